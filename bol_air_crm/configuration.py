@@ -1,0 +1,55 @@
+# This file is part of bol_air_crm.
+from decimal import Decimal
+
+from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
+from trytond.pool import Pool
+from trytond.pyson import Id
+
+
+class Configuration(ModelSingleton, ModelSQL, ModelView):
+    __name__ = 'bol_air.configuration'
+    __string__ = "CRM Configuration"
+
+    meeting_sequence = fields.Many2One(
+        'ir.sequence', "Meeting Sequence", required=True,
+        domain=[
+            ('sequence_type', '=',
+                Id('bol_air_crm', 'sequence_type_meeting')),
+            ],
+        help="Used to number new meetings.")
+    customer_sequence = fields.Many2One(
+        'ir.sequence', "Customer Number Sequence", required=True,
+        domain=[
+            ('sequence_type', '=', Id('party', 'sequence_type_party')),
+            ],
+        help="Gives the customer number (N° client) of new customers.")
+    host_reward_rate = fields.Numeric(
+        "Host Reward Rate", digits=(1, 4), required=True,
+        domain=[
+            ('host_reward_rate', '>=', 0),
+            ('host_reward_rate', '<=', 1),
+            ],
+        help="Share of the tax-included sales of a meeting given to "
+        "its host (0.10 = 10 %).")
+
+    @classmethod
+    def default_meeting_sequence(cls):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        try:
+            return ModelData.get_id('bol_air_crm', 'sequence_meeting')
+        except KeyError:
+            return None
+
+    @classmethod
+    def default_customer_sequence(cls):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        try:
+            return ModelData.get_id('bol_air_crm', 'sequence_customer')
+        except KeyError:
+            return None
+
+    @classmethod
+    def default_host_reward_rate(cls):
+        return Decimal('0.10')

@@ -1,0 +1,15 @@
+# This file is part of bol_air_crm.  Typed errors shown to users.
+from trytond.exceptions import UserError
+from trytond.model.exceptions import ValidationError
+
+
+class MeetingError(UserError):
+    pass
+
+
+class MeetingValidationError(ValidationError):
+    pass
+
+
+class SaleMeetingError(ValidationError):
+    pass

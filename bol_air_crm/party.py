@@ -1,0 +1,344 @@
+# This file is part of bol_air_crm.
+from collections import defaultdict
+import datetime as dt
+from datetime import timedelta
+from decimal import Decimal
+
+from sql import Literal, Null
+from sql.aggregate import Count, Min, Sum
+from sql.conditionals import Case, Coalesce
+
+from trytond import backend
+from trytond.model import fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction, without_check_access
+
+HOST_STATUSES = [
+    ('none', "Not a host"),
+    ('prospect', "Prospective host"),
+    ('host', "Host"),
+    ]
+SOURCES = [
+    (None, ""),
+    ('meeting', "Meeting"),
+    ('phone', "Phone"),
+    ('portal', "Portal"),
+    ('fair', "Fair"),
+    ('referral', "Referral"),
+    ('import', "Import"),
+    ('other', "Other"),
+    ]
+
+
+class Party(metaclass=PoolMeta):
+    __name__ = 'party.party'
+
+    crm_customer = fields.Boolean(
+        "CRM Customer",
+        help="Check for the people of the customer file (N° client).")
+    last_name = fields.Char("Last Name")
+    first_name = fields.Char("First Name")
+    host_status = fields.Selection(
+        HOST_STATUSES, "Host Status", required=True,
+        help="Host once they hosted a held meeting (or were imported as "
+        "host); prospective host while a meeting they host is planned.")
+    ambassador = fields.Many2One(
+        'company.employee', "Ambassador", ondelete='RESTRICT',
+        help="The ambassador who looks after the customer.")
+    birth_date = fields.Date("Birth Date")
+    source = fields.Selection(
+        SOURCES, "Source", help="How the customer came to us.")
+    referrer = fields.Many2One(
+        'party.party', "Referrer", ondelete='SET NULL',
+        domain=[('id', '!=', Eval('id', -1))],
+        help="The customer whose meeting brought this person.")
+    legacy_revenue = fields.Numeric(
+        "Legacy Yearly Revenue", digits=(16, 2),
+        help="Yearly revenue carried over from the former customer file.")
+    legacy_revenue_date = fields.Date(
+        "Legacy Revenue Date",
+        states={
+            'required': Eval('legacy_revenue', None) != None,  # noqa: E711
+            },
+        help="The legacy revenue counts in the yearly revenue "
+        "during the 365 days following this date.")
+    legacy_meeting_count = fields.Integer(
+        "Legacy Meetings",
+        domain=['OR',
+            ('legacy_meeting_count', '=', None),
+            ('legacy_meeting_count', '>=', 0),
+            ],
+        help="Meetings hosted before the CRM, from the former file.")
+    meeting_count = fields.Function(
+        fields.Integer(
+            "Meetings Hosted",
+            help="Meetings hosted and held, including the former file's."),
+        'get_meeting_count')
+    annual_revenue = fields.Function(
+        fields.Numeric(
+            "Yearly Revenue", digits=(16, 2),
+            help="Untaxed revenue invoiced over the last 365 days, "
+            "plus the revenue carried over from the former file."),
+        'get_annual_revenue', searcher='search_annual_revenue')
+    hosted_meetings = fields.One2Many(
+        'bol_air.meeting', 'host', "Hosted Meetings", readonly=True)
+    guest_entries = fields.One2Many(
+        'bol_air.meeting.guest', 'party', "Attended Meetings", readonly=True)
+    interactions = fields.One2Many(
+        'bol_air.interaction', 'party', "Interactions")
+    next_follow_up = fields.Function(
+        fields.Date("Next Follow-up"), 'get_next_follow_up')
+
+    @classmethod
+    def default_crm_customer(cls):
+        return False
+
+    @classmethod
+    def default_host_status(cls):
+        return 'none'
+
+    @classmethod
+    def default_ambassador(cls):
+        if Transaction().context.get('default_crm_customer'):
+            return Transaction().context.get('employee')
+
+    @fields.depends('last_name', 'first_name', 'name')
+    def on_change_last_name(self):
+        self._set_name_from_parts()
+
+    @fields.depends('last_name', 'first_name', 'name')
+    def on_change_first_name(self):
+        self._set_name_from_parts()
+
+    def _set_name_from_parts(self):
+        name = self.full_name_from_parts(self.last_name, self.first_name)
+        if name:
+            self.name = name
+
+    @staticmethod
+    def full_name_from_parts(last_name, first_name):
+        "Return the customer's name as written in the file: NOM Prénom"
+        parts = [
+            p.strip() for p in [last_name or '', first_name or '']
+            if p and p.strip()]
+        return ' '.join(parts) or None
+
+    @classmethod
+    def _customer_sequence(cls):
+        pool = Pool()
+        Configuration = pool.get('bol_air.configuration')
+        return Configuration(1).customer_sequence
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        if mode == 'create':
+            values = dict(values)
+            if values.get('crm_customer') and not values.get('code'):
+                if sequence := cls._customer_sequence():
+                    values['code'] = sequence.get()
+            if not values.get('name'):
+                name = cls.full_name_from_parts(
+                    values.get('last_name'), values.get('first_name'))
+                if name:
+                    values['name'] = name
+        return super().preprocess_values(mode, values)
+
+    @classmethod
+    def _revenue_since(cls):
+        "The yearly revenue counts what was invoiced after this date"
+        pool = Pool()
+        Date = pool.get('ir.date')
+        return Date.today() - timedelta(days=365)
+
+    @classmethod
+    def _invoiced_query(cls, party_ids=None):
+        "Untaxed amount of posted customer invoices of the last 365 days"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Date = pool.get('ir.date')
+        invoice = Invoice.__table__()
+        today = Date.today()
+        since = cls._revenue_since()
+        where = ((invoice.type == 'out')
+            & invoice.state.in_(['posted', 'paid'])
+            & (invoice.invoice_date > since)
+            & (invoice.invoice_date <= today))
+        if company_id := Transaction().context.get('company'):
+            where &= invoice.company == company_id
+        if party_ids is not None:
+            where &= fields.SQL_OPERATORS['in'](invoice.party, party_ids)
+        query = invoice.select(
+            invoice.party.as_('party'),
+            Sum(Coalesce(invoice.untaxed_amount_cache, 0)).as_('amount'),
+            where=where,
+            group_by=[invoice.party])
+        return query, since
+
+    @classmethod
+    def _revenue_expression(cls, party, invoiced, since):
+        legacy = Case(
+            (party.legacy_revenue_date > since,
+                Coalesce(party.legacy_revenue, 0)),
+            else_=Literal(0))
+        return Coalesce(invoiced.amount, 0) + legacy
+
+    @classmethod
+    def get_annual_revenue(cls, parties, name):
+        party = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        revenues = defaultdict(Decimal)
+        ids = [p.id for p in parties]
+        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
+            sub_ids = list(sub_ids)
+            invoiced, since = cls._invoiced_query(sub_ids)
+            cursor.execute(*party.join(invoiced, 'LEFT',
+                    condition=invoiced.party == party.id
+                    ).select(
+                    party.id,
+                    cls._revenue_expression(party, invoiced, since),
+                    where=fields.SQL_OPERATORS['in'](party.id, sub_ids)))
+            for party_id, amount in cursor:
+                # SQLite returns float or int for numeric expressions
+                if not isinstance(amount, Decimal):
+                    amount = Decimal(str(amount or 0))
+                revenues[party_id] = amount.quantize(Decimal('0.01'))
+        return {i: revenues[i] for i in ids}
+
+    @classmethod
+    def search_annual_revenue(cls, name, clause):
+        party = cls.__table__()
+        _, operator, value = clause[:3]
+        Operator = fields.SQL_OPERATORS[operator]
+        invoiced, since = cls._invoiced_query()
+        expression = cls._revenue_expression(party, invoiced, since)
+        query = party.join(invoiced, 'LEFT',
+            condition=invoiced.party == party.id
+            ).select(
+            party.id,
+            where=Operator(expression, cls.annual_revenue._field.sql_format(
+                    value)))
+        return [('id', 'in', query)]
+
+    @classmethod
+    def order_annual_revenue(cls, tables):
+        party, _ = tables[None]
+        if 'annual_revenue' not in tables:
+            invoiced, since = cls._invoiced_query()
+            tables['annual_revenue'] = {
+                None: (invoiced, invoiced.party == party.id),
+                }
+        invoiced, _ = tables['annual_revenue'][None]
+        since = cls._revenue_since()
+        return [cls._revenue_expression(party, invoiced, since)]
+
+    @classmethod
+    def get_meeting_count(cls, parties, name):
+        pool = Pool()
+        Meeting = pool.get('bol_air.meeting')
+        meeting = Meeting.__table__()
+        cursor = Transaction().connection.cursor()
+        counts = {p.id: p.legacy_meeting_count or 0 for p in parties}
+        for sub_ids in grouped_slice(
+                list(counts), backend.MAX_QUERY_PARAMS):
+            cursor.execute(*meeting.select(
+                    meeting.host, Count(Literal('*')),
+                    where=fields.SQL_OPERATORS['in'](
+                        meeting.host, list(sub_ids))
+                    & meeting.state.in_(['held', 'closed']),
+                    group_by=[meeting.host]))
+            for party_id, count in cursor:
+                counts[party_id] += count
+        return counts
+
+    @classmethod
+    def get_next_follow_up(cls, parties, name):
+        pool = Pool()
+        Interaction = pool.get('bol_air.interaction')
+        interaction = Interaction.__table__()
+        cursor = Transaction().connection.cursor()
+        dates = dict.fromkeys(p.id for p in parties)
+        for sub_ids in grouped_slice(
+                list(dates), backend.MAX_QUERY_PARAMS):
+            cursor.execute(*interaction.select(
+                    interaction.party, Min(interaction.follow_up_date),
+                    where=fields.SQL_OPERATORS['in'](
+                        interaction.party, list(sub_ids))
+                    & (interaction.follow_up_date != Null)
+                    & (interaction.follow_up_done == Literal(False)),
+                    group_by=[interaction.party]))
+            for party_id, date in cursor:
+                if isinstance(date, str):
+                    # SQLite loses the column type on aggregates
+                    date = dt.date.fromisoformat(date)
+                dates[party_id] = date
+        return dates
+
+    @classmethod
+    def update_host_status(cls, parties):
+        """Recompute the host status from the meetings the parties host:
+        host once a hosted meeting is held (never taken back),
+        prospect while a hosted meeting is planned."""
+        pool = Pool()
+        Meeting = pool.get('bol_air.meeting')
+        parties = cls.browse(parties)
+        states = defaultdict(set)
+        with without_check_access():
+            meetings = Meeting.search([
+                    ('host', 'in', [p.id for p in parties]),
+                    ('state', 'in', ['planned', 'held', 'closed']),
+                    ])
+        for meeting in meetings:
+            states[meeting.host.id].add(meeting.state)
+        to_write = defaultdict(list)
+        for party in parties:
+            hosted = states[party.id]
+            if party.host_status == 'host' or hosted & {'held', 'closed'}:
+                status = 'host'
+            elif 'planned' in hosted:
+                status = 'prospect'
+            else:
+                status = 'none'
+            if status != party.host_status:
+                to_write[status].append(party)
+        if to_write:
+            args = []
+            for status, records in to_write.items():
+                args.extend((records, {'host_status': status}))
+            with without_check_access():
+                cls.write(*args)
+
+
+class Replace(metaclass=PoolMeta):
+    __name__ = 'party.replace'
+
+    @classmethod
+    def fields_to_replace(cls):
+        return super().fields_to_replace() + [
+            ('bol_air.meeting', 'host'),
+            ('bol_air.meeting.guest', 'party'),
+            ('bol_air.interaction', 'party'),
+            ('party.party', 'referrer'),
+            ]
+
+
+class Erase(metaclass=PoolMeta):
+    __name__ = 'party.erase'
+
+    def to_erase(self, party_id):
+        pool = Pool()
+        Party = pool.get('party.party')
+        Interaction = pool.get('bol_air.interaction')
+        Meeting = pool.get('bol_air.meeting')
+        return super().to_erase(party_id) + [
+            (Party, [('id', '=', party_id)], True,
+                ['last_name', 'first_name', 'birth_date'],
+                [None, None, None]),
+            (Interaction, [('party', '=', party_id)], True,
+                ['summary'],
+                [None]),
+            (Meeting, [('host', '=', party_id)], True,
+                ['notes'],
+                [None]),
+            ]
