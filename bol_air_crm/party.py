@@ -13,7 +13,8 @@ from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import (
+    Transaction, inactive_records, without_check_access)
 
 HOST_STATUSES = [
     ('none', "Not a host"),
@@ -132,12 +133,27 @@ class Party(metaclass=PoolMeta):
         return Configuration(1).customer_sequence
 
     @classmethod
+    def _next_free_code(cls, sequence):
+        """Return the next number of the sequence that no party uses yet:
+        numbers kept from the former file or given by another sequence are
+        skipped instead of breaking the unique code."""
+        while True:
+            code = sequence.get()
+            if not cls.search([('code', '=', code)], limit=1):
+                return code
+
+    @classmethod
     def preprocess_values(cls, mode, values):
         if mode == 'create':
             values = dict(values)
-            if values.get('crm_customer') and not values.get('code'):
-                if sequence := cls._customer_sequence():
-                    values['code'] = sequence.get()
+            if not values.get('code'):
+                if values.get('crm_customer'):
+                    sequence = cls._customer_sequence()
+                else:
+                    sequence = cls._code_sequence()
+                if sequence:
+                    with inactive_records():
+                        values['code'] = cls._next_free_code(sequence)
             if not values.get('name'):
                 name = cls.full_name_from_parts(
                     values.get('last_name'), values.get('first_name'))
@@ -213,12 +229,13 @@ class Party(metaclass=PoolMeta):
         Operator = fields.SQL_OPERATORS[operator]
         invoiced, since = cls._invoiced_query()
         expression = cls._revenue_expression(party, invoiced, since)
+        value = cls.annual_revenue._field.sql_format(value)
+        if value is not None and backend.name == 'sqlite':
+            # SQLite computes the sums as floats
+            value = float(value)
         query = party.join(invoiced, 'LEFT',
             condition=invoiced.party == party.id
-            ).select(
-            party.id,
-            where=Operator(expression, cls.annual_revenue._field.sql_format(
-                    value)))
+            ).select(party.id, where=Operator(expression, value))
         return [('id', 'in', query)]
 
     @classmethod

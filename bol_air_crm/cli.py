@@ -1,0 +1,132 @@
+# This file is part of bol_air_crm.
+"""``bolair``: administration tasks of Le Bol d'Air.
+
+    bolair demo -c CONFIG -d DATABASE [--annex FILE.xlsx]
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+# Modules activated in a Bol d'Air database (account_fr: French chart)
+MODULES = ['bol_air_crm', 'account_fr']
+DEFAULT_ANNEX = Path(__file__).resolve().parent.parent / 'data/annexe2.xlsx'
+ADMIN_PASSWORD = 'admin-demo'
+ADMIN_EMAIL = 'admin@lebolair.example'
+
+
+def _load_config(config_file):
+    # SQLite databases live in var/db beside the configuration file unless
+    # told otherwise (trytond needs an absolute path)
+    os.environ.setdefault(
+        'TRYTOND_DATABASE__PATH',
+        str(Path(config_file).resolve().parent / 'var' / 'db'))
+    import trytond.config as config
+    config.update_etc(config_file)
+    return config
+
+
+def database_exists(config_file, database):
+    "Tell whether the database has been initialised by trytond-admin"
+    _load_config(config_file)
+    from trytond import backend
+    try:
+        db = backend.Database(database).connect()
+    except Exception:
+        return False
+    try:
+        connection = db.get_connection()
+        try:
+            return db.test(connection)
+        finally:
+            db.put_connection(connection)
+    finally:
+        db.close()
+
+
+def create_database(config_file, database):
+    "Create the empty database (SQLite file or PostgreSQL database)"
+    config = _load_config(config_file)
+    from trytond import backend
+    if backend.name == 'sqlite':
+        path = Path(config.get('database', 'path'))
+        path.mkdir(parents=True, exist_ok=True)
+        (path / f'{database}.sqlite').touch()
+        return
+    db = backend.Database().connect()
+    connection = db.get_connection(autocommit=True)
+    try:
+        if database not in db.list():
+            db.create(connection, database)
+    finally:
+        db.put_connection(connection)
+        db.close()
+
+
+def initialise_database(config_file, database, modules=MODULES,
+        password=ADMIN_PASSWORD, email=ADMIN_EMAIL):
+    "Activate the modules with trytond-admin, in French"
+    with tempfile.NamedTemporaryFile('w', delete=False) as passfile:
+        passfile.write(password)
+    env = dict(os.environ, TRYTONPASSFILE=passfile.name)
+    admin = Path(sys.executable).with_name('trytond-admin')
+    try:
+        subprocess.run([
+                str(admin), '-c', config_file, '-d', database,
+                '--email', email, '-l', 'fr', '--activate-dependencies',
+                '-u', *modules], check=True, env=env)
+    finally:
+        os.unlink(passfile.name)
+
+
+def demo(args):
+    from proteus import config as pconfig
+
+    from . import demo as demo_data
+    annex = Path(args.annex)
+    if not annex.is_file():
+        sys.exit(f"Fichier introuvable : {annex}")
+    if not database_exists(args.config, args.database):
+        print(f"Création de la base « {args.database} »…", flush=True)
+        create_database(args.config, args.database)
+        initialise_database(args.config, args.database)
+    print("Chargement des données de démonstration…", flush=True)
+    config = pconfig.set_trytond(args.database, config_file=args.config)
+    if demo_data.build(config, annex):
+        print(f"Base de démonstration « {args.database} » prête.")
+    else:
+        print(f"La base « {args.database} » contient déjà la société : "
+            "rien à faire.")
+
+
+def parser():
+    root = argparse.ArgumentParser(
+        prog='bolair', description="Tâches d'administration du Bol d'Air")
+    commands = root.add_subparsers(dest='command', required=True)
+
+    def command(name, func, help):
+        sub = commands.add_parser(name, help=help)
+        sub.add_argument(
+            '-c', '--config', required=True, help="fichier trytond.conf")
+        sub.add_argument(
+            '-d', '--database', required=True, help="nom de la base")
+        sub.set_defaults(func=func)
+        return sub
+
+    sub = command('demo', demo, "construire la base de démonstration")
+    sub.add_argument(
+        '--annex', default=str(DEFAULT_ANNEX),
+        help="fichier clients historique (annexe 2)")
+    return root
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    args.config = str(Path(args.config).resolve())
+    return args.func(args)
+
+
+if __name__ == '__main__':
+    main()
