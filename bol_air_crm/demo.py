@@ -76,7 +76,18 @@ def build(config, annex_path, today=None):
     customers = load_annex(config, annex_path, ambassadors, today)
     _create_meetings(config, company, customers, ambassadors, today)
     _create_interactions(config, customers, ambassadors, today)
+    _close_config_wizard(config)
     return True
+
+
+def _close_config_wizard(config):
+    "The demo is configured: the web client shows no set-up wizard"
+    from proteus import Model
+    Item = Model.get('ir.module.config_wizard.item', config=config)
+    items = Item.find([('state', '!=', 'done')])
+    for item in items:
+        item.state = 'done'
+    Item.save(items)
 
 
 def _create_company(config):

@@ -22,7 +22,7 @@ STATES = [
 CONFIRMED_SALE_STATES = ['confirmed', 'processing', 'done']
 # One colour per ambassador in the shared calendar
 CALENDAR_COLORS = [
-    '#2e7d32', '#1565c0', '#ad1457', '#ef6c00', '#6a1b9a', '#00838f']
+    '#c8e6c9', '#bbdefb', '#f8bbd0', '#ffe0b2', '#e1bee7', '#b2ebf2']
 
 
 def require_state(*states, message):
@@ -90,6 +90,7 @@ class Meeting(Workflow, ModelSQL, ModelView):
         help="Where the meeting takes place (the host's address by default).")
     state = fields.Selection(STATES, "State", readonly=True, required=True,
         sort=False)
+    state_string = state.translated('state')
     guests = fields.One2Many(
         'bol_air.meeting.guest', 'meeting', "Guests", states=_states)
     sales = fields.One2Many(

@@ -175,10 +175,16 @@ class Party(metaclass=PoolMeta):
         Invoice = pool.get('account.invoice')
         Date = pool.get('ir.date')
         invoice = Invoice.__table__()
+        credit_note = Invoice.__table__()
         today = Date.today()
         since = cls._revenue_since()
+        # An invoice credited "with refund" is cancelled by the move of its
+        # posted credit note: it still counts, as the credit note does
+        refunded = ((invoice.state == 'cancelled')
+            & invoice.cancel_move.in_(credit_note.select(
+                    credit_note.move, where=credit_note.move != Null)))
         where = ((invoice.type == 'out')
-            & invoice.state.in_(['posted', 'paid'])
+            & (invoice.state.in_(['posted', 'paid']) | refunded)
             & (invoice.invoice_date > since)
             & (invoice.invoice_date <= today))
         if company_id := Transaction().context.get('company'):
@@ -260,7 +266,7 @@ class Party(metaclass=PoolMeta):
         for sub_ids in grouped_slice(
                 list(counts), backend.MAX_QUERY_PARAMS):
             cursor.execute(*meeting.select(
-                    meeting.host, Count(Literal('*')),
+                    meeting.host, Count(),
                     where=fields.SQL_OPERATORS['in'](
                         meeting.host, list(sub_ids))
                     & meeting.state.in_(['held', 'closed']),

@@ -1,0 +1,247 @@
+"""The demo database as a user meets it: built by ``bolair demo`` on the
+backend of the test leg, served by trytond with the web client, checked
+over JSON-RPC and in headless Chromium (screenshots saved under doc/)."""
+import base64
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SAO = ROOT / 'var' / 'sao' / 'package'
+CHROMIUM = '/usr/bin/chromium'
+ADMIN = ('admin', 'admin-demo')
+MARYSE = ('maryse', 'maryse-demo')
+
+_server = {}
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def setUpModule():
+    backend = os.environ.get('BOLAIR_TEST_BACKEND', 'sqlite')
+    tmp = Path(tempfile.mkdtemp(prefix='bolair-demo-'))
+    env = dict(os.environ)
+    for name in ['DB_NAME', 'DB_CACHE', 'TRYTOND_DATABASE_URI']:
+        env.pop(name, None)
+    port = _free_port()
+    if backend == 'sqlite':
+        uri = 'sqlite://'
+        env['TRYTOND_DATABASE__PATH'] = str(tmp)
+        database = 'demo'
+    else:
+        uri = os.environ['TRYTOND_DATABASE_URI']
+        database = f'test_bolair_demo_{os.getpid()}'
+    config = tmp / 'trytond.conf'
+    config.write_text(
+        f"[database]\nuri = {uri}\nlanguage = fr\n"
+        f"[web]\nlisten = 127.0.0.1:{port}\nroot = {SAO}\n")
+    subprocess.run(
+        [str(BIN / 'bolair'), 'demo', '-c', str(config), '-d', database],
+        check=True, env=env, stdout=subprocess.DEVNULL)
+    log = open(tmp / 'server.log', 'w')
+    process = subprocess.Popen(
+        [str(BIN / 'trytond'), '-c', str(config), '-d', database],
+        env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f'http://127.0.0.1:{port}'
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + '/', timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    _server.update(
+        process=process, url=url, database=database, tmp=tmp, env=env,
+        config=config, backend=backend, log=log)
+
+
+def tearDownModule():
+    process = _server.get('process')
+    if process:
+        process.terminate()
+        process.wait(timeout=30)
+        _server['log'].close()
+    if _server.get('backend') == 'postgresql':
+        import psycopg
+        uri = os.environ['TRYTOND_DATABASE_URI'].rstrip('/') + '/postgres'
+        with psycopg.connect(uri, autocommit=True) as connection:
+            connection.execute(
+                f'DROP DATABASE IF EXISTS "{_server["database"]}"')
+    if _server.get('tmp'):
+        shutil.rmtree(_server['tmp'], ignore_errors=True)
+
+
+class RPC:
+    "A minimal JSON-RPC client of trytond, as the web client talks to it"
+
+    def __init__(self, login, password):
+        self.url = f"{_server['url']}/{_server['database']}/rpc/"
+        self.auth = None
+        user_id, session, *_ = self.call(
+            'common.db.login', login, {'password': password}, 'fr')
+        token = f'{login}:{user_id}:{session}'.encode()
+        self.auth = 'Session ' + base64.b64encode(token).decode()
+        self.context = self.call('model.res.user.get_preferences', True, {})
+
+    def call(self, method, *params):
+        request = urllib.request.Request(
+            self.url, data=json.dumps({
+                    'id': 1, 'method': method, 'params': list(params),
+                    }).encode(),
+            headers={'Content-Type': 'application/json'})
+        if self.auth:
+            request.add_header('Authorization', self.auth)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            result = json.loads(response.read())
+        if result.get('error'):
+            raise RuntimeError(result['error'])
+        return result['result']
+
+    def search_read(self, model, domain, fields, order=None):
+        return self.call(
+            f'model.{model}.search_read', domain, 0, None, order, fields,
+            self.context)
+
+
+def _decimal(value):
+    if isinstance(value, dict):  # JSON-RPC encodes Decimal as an object
+        return Decimal(value['decimal'])
+    return Decimal(str(value))
+
+
+def _shown(page, pattern):
+    "Whether the page shows the text, as a label or in a field"
+    return page.locator('input:visible').evaluate_all(
+        "(els, p) => els.some(e => new RegExp(p).test(e.value))", pattern
+        ) or page.get_by_text(re.compile(pattern)).first.is_visible()
+
+
+class DemoDataTestCase(unittest.TestCase):
+    "What the README promises about the demo database"
+
+    def test_annex_customers(self):
+        "The 41 customers of annex 2 with their number, host flag, revenue"
+        rpc = RPC(*ADMIN)
+        customers = rpc.search_read(
+            'party.party', [('crm_customer', '=', True)],
+            ['code', 'name', 'host_status', 'ambassador.rec_name',
+                'annual_revenue'])
+        self.assertEqual(len(customers), 41)
+        self.assertEqual(
+            sum(c['host_status'] == 'host' for c in customers), 16)
+        self.assertEqual(
+            sum(_decimal(c['annual_revenue']) for c in customers),
+            Decimal('18640'))
+        by_code = {c['code']: c for c in customers}
+        self.assertEqual(set(by_code), {str(i) for i in range(1, 41)} | {'50'})
+        revel = by_code['1']
+        self.assertEqual(revel['name'], "REVEL Marie-Paule")
+        self.assertEqual(revel['host_status'], 'host')
+        self.assertEqual(revel['ambassador.']['rec_name'], "Maryse Brun")
+        self.assertEqual(_decimal(revel['annual_revenue']), Decimal('1254'))
+        self.assertEqual(by_code['50']['name'], "UFFOL Jérôme")
+
+    def test_meetings_in_several_states(self):
+        "Meetings in different states with guests and orders"
+        rpc = RPC(*ADMIN)
+        meetings = rpc.search_read(
+            'bol_air.meeting', [],
+            ['state', 'guests', 'sales', 'sales_amount', 'host_reward'])
+        states = {m['state'] for m in meetings}
+        self.assertTrue({'planned', 'held', 'closed'} <= states, states)
+        self.assertTrue(all(m['guests'] for m in meetings))
+        closed, = [m for m in meetings if m['state'] == 'closed']
+        self.assertTrue(closed['sales'])
+        self.assertEqual(
+            _decimal(closed['host_reward']),
+            (_decimal(closed['sales_amount']) / 10).quantize(
+                Decimal('0.01')))
+
+    def test_ambassador_sees_only_her_customers(self):
+        "Maryse Brun logs in and sees only her customers and meetings"
+        rpc = RPC(*MARYSE)
+        customers = rpc.search_read(
+            'party.party', [('crm_customer', '=', True)],
+            ['ambassador.rec_name'])
+        self.assertTrue(customers)
+        self.assertEqual(
+            {c['ambassador.']['rec_name'] for c in customers},
+            {"Maryse Brun"})
+        meetings = rpc.search_read(
+            'bol_air.meeting', [], ['ambassador.rec_name'])
+        self.assertTrue(meetings)
+        self.assertEqual(
+            {m['ambassador.']['rec_name'] for m in meetings},
+            {"Maryse Brun"})
+
+
+class WebClientTestCase(unittest.TestCase):
+    "Smoke test of the web client in Debian's headless Chromium"
+
+    def test_customer_crm_tab_and_calendar(self):
+        from playwright.sync_api import sync_playwright
+        doc = ROOT / 'doc'
+        doc.mkdir(exist_ok=True)
+        profile = tempfile.mkdtemp(prefix='bolair-chromium-')
+        try:
+            with sync_playwright() as playwright:
+                context = playwright.chromium.launch_persistent_context(
+                    profile, executable_path=CHROMIUM, headless=True,
+                    viewport={'width': 1400, 'height': 900},
+                    args=[
+                        '--no-sandbox', '--disable-gpu',
+                        '--disable-background-networking',
+                        '--disable-component-update', '--disable-sync',
+                        '--no-first-run'])
+                try:
+                    self._walk(context.new_page(), doc)
+                finally:
+                    context.close()
+        finally:
+            shutil.rmtree(profile, ignore_errors=True)
+
+    def _walk(self, page, doc):
+        page.set_default_timeout(30000)
+        page.goto(_server['url'] + '/')
+        page.locator('input#login:visible').wait_for()
+        database = page.locator('input#database:visible')
+        if database.count() and not database.input_value():
+            database.fill(_server['database'])
+        page.locator('input#login:visible').fill(ADMIN[0])
+        page.keyboard.press('Enter')
+        page.locator('input[type=password]:visible').fill(ADMIN[1])
+        page.keyboard.press('Enter')
+
+        crm = page.locator(
+            'tr', has=page.locator('div.column-char[title="CRM"]'))
+        crm.locator('span.expander').click()
+        page.locator('div.column-char[title="Clients"]').dblclick()
+        revel = page.locator(
+            'div.column-char', has_text="REVEL Marie-Paule").first
+        revel.dblclick()
+        page.get_by_role('tab', name='CRM').click()
+        page.get_by_role('tab', name="Réunions reçues").wait_for()
+        page.get_by_text("CA annuel").first.wait_for()
+        # The CRM tab of REVEL Marie-Paule (N° 1): ambassador and revenue
+        self.assertTrue(_shown(page, r'Maryse Brun'))
+        self.assertTrue(_shown(page, r'1\s?254,00'))
+        page.screenshot(path=str(doc / 'client-onglet-crm.png'))
+
+        page.locator('div.column-char[title="Agenda"]').dblclick()
+        # The planned and held meetings of the demo show in the agenda
+        page.get_by_text(re.compile(r'R\d{4}-\d{4}')).first.wait_for()
+        page.screenshot(path=str(doc / 'agenda-reunions.png'))
