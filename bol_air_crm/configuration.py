@@ -53,4 +53,3 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     @classmethod
     def default_host_reward_rate(cls):
         return Decimal('0.10')
-
