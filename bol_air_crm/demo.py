@@ -200,19 +200,26 @@ def _create_accounting(config, company, today):
     return accounts, tax
 
 
-def _create_products(config, accounts, tax):
+def create_account_category(config, accounts, tax, name="Arts de la table"):
+    "Create the accounting category of the tableware: accounts and VAT"
     from proteus import Model
     Category = Model.get('product.category', config=config)
-    Template = Model.get('product.template', config=config)
-    Uom = Model.get('product.uom', config=config)
-
-    unit = Uom(get_id(config, 'product.uom_unit'))
-    category = Category(name="Arts de la table")
+    category = Category(name=name)
     category.accounting = True
     category.account_revenue = accounts['revenue']
     category.account_expense = accounts['expense']
     category.customer_taxes.append(tax)
     category.save()
+    return category
+
+
+def _create_products(config, accounts, tax):
+    from proteus import Model
+    Template = Model.get('product.template', config=config)
+    Uom = Model.get('product.uom', config=config)
+
+    unit = Uom(get_id(config, 'product.uom_unit'))
+    category = create_account_category(config, accounts, tax)
     for name, code, price in PRODUCTS:
         template = Template(
             name=name, type='goods', default_uom=unit, salable=True,
@@ -222,34 +229,38 @@ def _create_products(config, accounts, tax):
         template.save()
 
 
-def _create_ambassadors(config, company):
+def create_ambassador(config, company, name, login, password, lang=None):
+    """Create an ambassador: an employee of the company with a user in the
+    Ambassador and Sales groups. Return the employee."""
     from proteus import Model
     Party = Model.get('party.party', config=config)
     Employee = Model.get('company.employee', config=config)
     User = Model.get('res.user', config=config)
     Group = Model.get('res.group', config=config)
-    Lang = Model.get('ir.lang', config=config)
+    Company = Model.get('company.company', config=config)
 
+    party = Party(name=name, lang=lang)
+    party.save()
+    employee = Employee(party=party, company=company)
+    employee.save()
+    user = User(login=login, name=name, password=password, language=lang)
+    user.companies.append(Company(company.id))
+    user.company = Company(company.id)
+    user.employees.append(employee)
+    user.employee = employee
+    for xml_id in ['bol_air_crm.group_crm_ambassador', 'sale.group_sale']:
+        user.groups.append(Group(get_id(config, xml_id)))
+    user.save()
+    return employee
+
+
+def _create_ambassadors(config, company):
+    from proteus import Model
+    Lang = Model.get('ir.lang', config=config)
     fr, = Lang.find([('code', '=', 'fr')])
-    groups = [Group(get_id(config, xml_id)) for xml_id in [
-            'bol_air_crm.group_crm_ambassador', 'sale.group_sale']]
-    ambassadors = {}
-    for name, login, password in AMBASSADORS:
-        party = Party(name=name, lang=fr)
-        party.save()
-        employee = Employee(party=party, company=company)
-        employee.save()
-        user = User(
-            login=login, name=name, password=password, language=fr)
-        Company = Model.get('company.company', config=config)
-        user.companies.append(Company(company.id))
-        user.company = Company(company.id)
-        user.employees.append(employee)
-        user.employee = employee
-        user.groups.extend([Group(g.id) for g in groups])
-        user.save()
-        ambassadors[name] = employee
-    return ambassadors
+    return {
+        name: create_ambassador(config, company, name, login, password, fr)
+        for name, login, password in AMBASSADORS}
 
 
 def read_annex(path):

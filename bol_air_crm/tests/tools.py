@@ -13,6 +13,8 @@ from trytond.modules.account_invoice.tests.tools import (
     set_fiscalyear_invoice_sequences)
 from trytond.modules.company.tests.tools import create_company, get_company
 
+from ..demo import create_account_category, create_ambassador
+
 AMBASSADOR_PASSWORD = 'ambassador-pass'
 
 
@@ -31,13 +33,7 @@ def setup_crm(config):
     tax = create_tax(Decimal('.20'), company=company, config=config)
     tax.save()
 
-    Category = Model.get('product.category', config=config)
-    category = Category(name="Arts de la table")
-    category.accounting = True
-    category.account_revenue = accounts['revenue']
-    category.account_expense = accounts['expense']
-    category.customer_taxes.append(tax)
-    category.save()
+    category = create_account_category(config, accounts, tax)
 
     Uom = Model.get('product.uom', config=config)
     unit, = Uom.find([('name', '=', 'Unit')])
@@ -50,26 +46,9 @@ def setup_crm(config):
             list_price=price, account_category=category)
         template.save()
 
-    Party = Model.get('party.party', config=config)
-    Employee = Model.get('company.employee', config=config)
-    User = Model.get('res.user', config=config)
-    Group = Model.get('res.group', config=config)
-    ModelData = Model.get('ir.model.data', config=config)
-    groups = [Group(ModelData.get_id(xml_id, config.context)) for xml_id in [
-            'bol_air_crm.group_crm_ambassador', 'sale.group_sale']]
     for name, login in [("Maryse Brun", 'maryse'), ("Remy Albando", 'remy')]:
-        party = Party(name=name)
-        party.save()
-        employee = Employee(party=party, company=company)
-        employee.save()
-        user = User(login=login, name=name, password=AMBASSADOR_PASSWORD)
-        Company = Model.get('company.company', config=config)
-        user.companies.append(Company(company.id))
-        user.company = Company(company.id)
-        user.employees.append(employee)
-        user.employee = employee
-        user.groups.extend([Group(g.id) for g in groups])
-        user.save()
+        create_ambassador(
+            config, company, name, login, AMBASSADOR_PASSWORD)
 
 
 def get_ambassador(login, config=None):
