@@ -29,13 +29,21 @@ def _load_config(config_file):
 
 
 def database_exists(config_file, database):
-    "Tell whether the database has been initialised by trytond-admin"
-    _load_config(config_file)
+    "Tell whether the database exists and has been initialised"
+    config = _load_config(config_file)
     from trytond import backend
-    try:
-        db = backend.Database(database).connect()
-    except Exception:
-        return False
+    if backend.name == 'sqlite':
+        path = Path(config.get('database', 'path')) / f'{database}.sqlite'
+        if not path.is_file() or not path.stat().st_size:
+            return False
+    else:
+        # Lists the databases that trytond has initialised
+        server = backend.Database().connect()
+        try:
+            return database in server.list()
+        finally:
+            server.close()
+    db = backend.Database(database).connect()
     try:
         connection = db.get_connection()
         try:
@@ -58,7 +66,11 @@ def create_database(config_file, database):
     db = backend.Database().connect()
     connection = db.get_connection(autocommit=True)
     try:
-        if database not in db.list():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                'SELECT 1 FROM pg_database WHERE datname = %s', (database,))
+            exists = cursor.fetchone()
+        if not exists:
             db.create(connection, database)
     finally:
         db.put_connection(connection)
