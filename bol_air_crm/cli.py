@@ -2,12 +2,16 @@
 """``bolair``: administration tasks of Le Bol d'Air.
 
     bolair demo -c CONFIG -d DATABASE [--annex FILE.xlsx]
+    bolair import-customers FILE.xlsx -c CONFIG -d DATABASE [--dry-run]
+        [--partial] [--report REPORT.xlsx]
+    bolair export-customers FILE.xlsx -c CONFIG -d DATABASE
 """
 import argparse
 import os
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 # Modules activated in a Bol d'Air database (account_fr: French chart)
@@ -113,6 +117,80 @@ def demo(args):
             "rien à faire.")
 
 
+@contextmanager
+def session(config_file, database):
+    """A transaction on the database as administrator of the first company,
+    in French; committed when the block ends without error."""
+    _load_config(config_file)
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    pool = Pool(database)
+    pool.init()
+    with Transaction().start(database, 0, readonly=False) as transaction:
+        Company = pool.get('company.company')
+        User = pool.get('res.user')
+        companies = Company.search([], limit=1, order=[('id', 'ASC')])
+        if not companies:
+            sys.exit(f"La base « {database} » n'a pas de société.")
+        admin, = User.search([('login', '=', 'admin')]) or [None]
+        context = {
+            'company': companies[0].id,
+            'language': 'fr',
+            'employee': None,
+            }
+        with transaction.set_context(context), \
+                transaction.set_user(admin.id if admin else 0):
+            yield pool
+
+
+def _progress(done, total):
+    if total:
+        width = 30
+        filled = int(width * done / total)
+        bar = '#' * filled + '-' * (width - filled)
+        print(f"\r[{bar}] {done}/{total} lignes", end='', file=sys.stderr,
+            flush=True)
+        if done >= total:
+            print(file=sys.stderr)
+
+
+def import_customers(args):
+    from trytond.exceptions import UserError
+    path = Path(args.file)
+    if not path.is_file():
+        sys.exit(f"Fichier introuvable : {path}")
+    data = path.read_bytes()
+    with session(args.config, args.database):
+        from .customer_import import CustomerImport
+        try:
+            result = CustomerImport(
+                partial=args.partial, progress=_progress).run(
+                data, dry_run=args.dry_run)
+        except UserError as exception:
+            sys.exit(f"{path.name} : {exception.message}")
+        print(result.summary_text())
+        if args.report:
+            Path(args.report).write_bytes(result.report_xlsx())
+            print(f"Rapport : {args.report}")
+        if result.summary['error'] and not args.partial:
+            errors = [r for r in result.report_rows()
+                if r[0] in {x.number for x in result.rows if x.errors}]
+            for number, code, name, status, detail in errors[:20]:
+                print(f"  ligne {number} ({name}) : {detail}",
+                    file=sys.stderr)
+            sys.exit(1)
+
+
+def export_customers(args):
+    with session(args.config, args.database) as pool:
+        from .customer_import import export_xlsx
+        Party = pool.get('party.party')
+        parties = Party.search(
+            [('crm_customer', '=', True)], order=[('code', 'ASC')])
+        Path(args.file).write_bytes(export_xlsx(parties))
+        print(f"{len(parties)} clients exportés dans {args.file}")
+
+
 def parser():
     root = argparse.ArgumentParser(
         prog='bolair', description="Tâches d'administration du Bol d'Air")
@@ -131,6 +209,24 @@ def parser():
     sub.add_argument(
         '--annex', default=str(DEFAULT_ANNEX),
         help="fichier clients historique (annexe 2)")
+    sub = command(
+        'import-customers', import_customers,
+        "importer un fichier clients (xlsx)")
+    sub.add_argument('file', metavar='FICHIER.xlsx')
+    sub.add_argument(
+        '--dry-run', action='store_true',
+        help="vérifier sans rien écrire")
+    sub.add_argument(
+        '--partial', action='store_true',
+        help="importer les lignes valides même si d'autres sont en erreur")
+    sub.add_argument(
+        '--report', metavar='RAPPORT.xlsx', help="écrire le rapport ligne à "
+        "ligne")
+
+    sub = command(
+        'export-customers', export_customers,
+        "exporter le fichier clients (xlsx)")
+    sub.add_argument('file', metavar='FICHIER.xlsx')
     return root
 
 

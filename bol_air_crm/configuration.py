@@ -32,6 +32,23 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         help="Share of the tax-included sales of a meeting given to "
         "its host (0.10 = 10 %).")
 
+    import_max_size = fields.Integer(
+        "Maximum Import Size", required=True,
+        domain=[('import_max_size', '>=', 0)],
+        help="In MB: larger customer files are refused before reading.")
+    import_max_rows = fields.Integer(
+        "Maximum Import Rows", required=True,
+        domain=[('import_max_rows', '>', 0)],
+        help="Longer customer files are refused before reading.")
+
+    @classmethod
+    def default_import_max_size(cls):
+        return 20
+
+    @classmethod
+    def default_import_max_rows(cls):
+        return 200_000
+
     @classmethod
     def default_meeting_sequence(cls):
         pool = Pool()

@@ -6,6 +6,7 @@ enough to be skipped when the company already exists."""
 import datetime as dt
 import logging
 from decimal import Decimal
+from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 
@@ -73,7 +74,7 @@ def build(config, annex_path, today=None):
     accounts, tax = _create_accounting(config, company, today)
     _create_products(config, accounts, tax)
     ambassadors = _create_ambassadors(config, company)
-    customers = load_annex(config, annex_path, ambassadors, today)
+    customers = load_annex(config, annex_path)
     _create_meetings(config, company, customers, ambassadors, today)
     _create_interactions(config, customers, ambassadors, today)
     _close_config_wizard(config)
@@ -263,62 +264,26 @@ def _create_ambassadors(config, company):
         for name, login, password in AMBASSADORS}
 
 
-def read_annex(path):
-    """Yield the rows of the legacy customer file (annex 2) as dicts.
-
-    The full importer with cleaning and duplicate detection belongs to
-    the import feature; the demo only needs the clean annex."""
-    import openpyxl
-    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = [str(h).strip() if h is not None else '' for h in next(rows)]
-        for row in rows:
-            if not any(v not in (None, '') for v in row):
-                continue
-            yield dict(zip(header, row))
-    finally:
-        workbook.close()
-
-
-def _amount(value):
-    if isinstance(value, str):
-        value = (value.replace('€', '').replace('\u202f', '')
-            .replace('\xa0', '').replace(' ', '').replace(',', '.'))
-    return Decimal(str(value or 0)).quantize(Decimal('0.01'))
-
-
-def load_annex(config, path, ambassadors, today):
-    from proteus import Model
+def load_annex(config, path):
+    """Import the former customer file through the customer import wizard,
+    as the office would, then give the demo hosts an address."""
+    from proteus import Model, Wizard
     Party = Model.get('party.party', config=config)
-    Lang = Model.get('ir.lang', config=config)
     Sequence = Model.get('ir.sequence', config=config)
 
-    fr, = Lang.find([('code', '=', 'fr')])
-    parties = []
-    for row in read_annex(path):
-        code = str(row['N° client']).strip()
-        party = Party(
-            crm_customer=True, code=code, lang=fr,
-            last_name=str(row['Nom Client']).strip(),
-            first_name=str(row['Prénom']).strip(),
-            host_status=(
-                'host' if str(row['Hôte']).strip().lower() == 'oui'
-                else 'none'),
-            ambassador=ambassadors[str(row['Nom Ambassadeur']).strip()],
-            legacy_revenue=_amount(row['CA annuel']),
-            legacy_revenue_date=today,
-            source='import')
-        party.name = f"{party.last_name} {party.first_name}"
-        if code in ADDRESSES:
-            street, postal_code, city = ADDRESSES[code]
+    wizard = Wizard('bol_air.customer.import', config=config)
+    wizard.form.file = Path(path).read_bytes()
+    wizard.execute('check')
+    wizard.execute('import_')
+    parties = Party.find([('crm_customer', '=', True)])
+    for party in parties:
+        if party.code in ADDRESSES:
+            street, postal_code, city = ADDRESSES[party.code]
             address, = party.addresses or [party.addresses.new()]
             address.street = street
             address.postal_code = postal_code
             address.city = city
-        parties.append(party)
-    Party.save(parties)
+    Party.save([p for p in parties if p.code in ADDRESSES])
     # New customers are numbered after the highest legacy number
     sequence = Sequence(get_id(config, 'bol_air_crm.sequence_customer'))
     sequence.number_next = max(int(p.code) for p in parties) + 1

@@ -13,3 +13,8 @@ class MeetingValidationError(ValidationError):
 
 class SaleMeetingError(ValidationError):
     pass
+
+
+class ImportFileError(UserError):
+    "The customer file cannot be imported at all"
+    pass

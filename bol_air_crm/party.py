@@ -39,6 +39,11 @@ class Party(metaclass=PoolMeta):
     crm_customer = fields.Boolean(
         "CRM Customer",
         help="Check for the people of the customer file (N° client).")
+    civility = fields.Selection([
+            (None, ""),
+            ('mme', "Mrs"),
+            ('m', "Mr"),
+            ], "Title")
     last_name = fields.Char("Last Name")
     first_name = fields.Char("First Name")
     host_status = fields.Selection(
@@ -55,6 +60,9 @@ class Party(metaclass=PoolMeta):
         'party.party', "Referrer", ondelete='SET NULL',
         domain=[('id', '!=', Eval('id', -1))],
         help="The customer whose meeting brought this person.")
+    former_codes = fields.Char(
+        "Former Numbers",
+        help="Customer numbers of the duplicates merged into this customer.")
     legacy_revenue = fields.Numeric(
         "Legacy Yearly Revenue", digits=(16, 2),
         help="Yearly revenue carried over from the former customer file.")

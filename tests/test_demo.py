@@ -48,7 +48,7 @@ def setUpModule():
         database = f'test_bolair_demo_{os.getpid()}'
     config = tmp / 'trytond.conf'
     config.write_text(
-        f"[database]\nuri = {uri}\nlanguage = fr\n"
+        f"[database]\nuri = {uri}\nlanguage = fr\nlist = False\n"
         f"[web]\nlisten = 127.0.0.1:{port}\nroot = {SAO}\n")
     subprocess.run(
         [str(BIN / 'bolair'), 'demo', '-c', str(config), '-d', database],
@@ -218,6 +218,9 @@ class WebClientTestCase(unittest.TestCase):
         page.set_default_timeout(30000)
         page.goto(_server['url'] + '/')
         page.locator('input#login:visible').wait_for()
+        databases = page.locator('select#database:visible')
+        if databases.count():
+            databases.select_option(_server['database'])
         database = page.locator('input#database:visible')
         if database.count() and not database.input_value():
             database.fill(_server['database'])

@@ -80,6 +80,11 @@ class BolAirCrmTestCase(
         "A new customer never takes a number kept from the former file"
         pool = Pool()
         Party = pool.get('party.party')
+        Configuration = pool.get('bol_air.configuration')
+        Sequence = pool.get('ir.sequence')
+        # PostgreSQL sequences are not rolled back between tests
+        Sequence.write(
+            [Configuration(1).customer_sequence], {'number_next': 1})
         legacy, = Party.create([{
                     'crm_customer': True, 'code': '1', 'name': "REVEL"}])
         new, = Party.create([{'crm_customer': True, 'name': "NOUVEAU"}])
