@@ -12,7 +12,7 @@ export TRYTOND_WEB__ROOT := $(CURDIR)/$(SAO)
 # PostgreSQL used by the second leg of `make test` when it is reachable
 PG_URI ?= postgresql://postgres@127.0.0.1:5432/
 
-.PHONY: run test install install-test sao demo chromium clean
+.PHONY: run test bench install install-test sao demo chromium clean
 
 run: install sao demo
 	@echo "Web client: http://localhost:8000  (admin / admin-demo)"
@@ -70,6 +70,10 @@ test: install-test
 	else \
 		echo "PostgreSQL not reachable at $(PG_URI): PostgreSQL leg not run"; \
 	fi
+
+# Benchmarks print their figures; BENCH_ARGS="--rows 5000" for a short run
+bench: install
+	$(PY) bench/bench_import.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/cache var/db/$(DB)-build.sqlite

@@ -123,11 +123,19 @@ def _decimal(value):
     return Decimal(str(value))
 
 
-def _shown(page, pattern):
-    "Whether the page shows the text, as a label or in a field"
-    return page.locator('input:visible').evaluate_all(
-        "(els, p) => els.some(e => new RegExp(p).test(e.value))", pattern
-        ) or page.get_by_text(re.compile(pattern)).first.is_visible()
+def _shown(page, pattern, timeout=30):
+    """Wait until the page shows the text, as a label or in a field (the
+    web client fills the fields after drawing the form)"""
+    deadline = time.monotonic() + timeout
+    while True:
+        if page.locator('input:visible').evaluate_all(
+                "(els, p) => els.some(e => new RegExp(p).test(e.value))",
+                pattern) or page.get_by_text(
+                    re.compile(pattern)).first.is_visible():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        page.wait_for_timeout(250)
 
 
 class DemoDataTestCase(unittest.TestCase):

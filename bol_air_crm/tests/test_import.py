@@ -16,6 +16,7 @@ from trytond.tests.test_tryton import activate_module, with_transaction
 from .. import cleaning
 from ..customer_import import EXPORT_HEADERS, CustomerImport, export_xlsx
 from ..exceptions import ImportFileError
+from .querycount import count_statements
 
 ANNEX = Path(__file__).resolve().parents[2] / 'data' / 'annexe2.xlsx'
 EXTENDED_HEADER = EXPORT_HEADERS
@@ -260,6 +261,37 @@ class CustomerImportTestCase(unittest.TestCase):
         with self.assertRaises(ImportFileError):
             CustomerImport().run(data)
         self.assertEqual(Party.search_count([]), count)
+
+    @with_transaction()
+    @with_company
+    def test_statement_count_grows_by_batches(self):
+        "Importing 200 rows sends about as many statements as 10 rows"
+
+        def letters(i):
+            "Names differ by their letters, not by digits"
+            return ''.join(chr(65 + int(d)) for d in f'{i:04d}')
+
+        def rows(start, count):
+            return xlsx([EXTENDED_HEADER] + [[
+                        None, "Mme", f"NOM{letters(i)}", "Anne",
+                        f"{i} rue Haute", "87000", "Limoges",
+                        f"06 12 00 {i // 100 % 100:02d} {i % 100:02d}",
+                        f"anne{i}@example.com", None, "Non", "Maryse Brun",
+                        1, "100", None]
+                    for i in range(start, start + count)])
+        counts = []
+        for data in [rows(0, 10), rows(1000, 200)]:
+            with count_statements() as counter:
+                CustomerImport().run(data)
+            counts.append(counter.count)
+        self.assertEqual(len(self.customers()), 210)
+        # 190 more rows cost a few more batches, not a statement per row
+        self.assertLess(counts[1] - counts[0], 10, counts)
+        anne = self.customers()[-1]
+        self.assertEqual(
+            [c.type for c in anne.contact_mechanisms], ['email', 'mobile'])
+        self.assertEqual(anne.addresses[0].city, "Limoges")
+        self.assertTrue(anne.code_alnum)
 
     @with_transaction()
     @with_company
