@@ -271,7 +271,8 @@ def read_rows(data, max_rows):
         except StopIteration:
             raise ImportFileError(gettext(
                     'bol_air_crm.msg_import_file_empty'))
-        yield [cleaning.clean_text(h) or '' for h in header]
+        yield [cleaning.clean_text(h) or '' for h in header], (
+            (sheet.max_row - 1) if sheet.max_row else None)
         count = 0
         for row in rows:
             if not any(v is not None and str(v).strip() for v in row):
@@ -310,7 +311,7 @@ class CustomerImport:
     def load(self, data):
         check_file(data, self.max_size)
         rows = read_rows(data, self.max_rows)
-        header = next(rows)
+        header, total = next(rows)
         self.mapping, unknown = cleaning.match_headers(header)
         self.unknown_columns = [text for _, text in unknown if text]
         if 'last_name' not in self.mapping.values():
@@ -318,6 +319,8 @@ class CustomerImport:
                     'bol_air_crm.msg_import_file_no_name_column'))
         ambassadors = self._ambassadors()
         for number, values in rows:
+            if not number % 1000:
+                self.progress(number - 1, total)
             row = Row(number)
             for index, field in self.mapping.items():
                 value = values[index] if index < len(values) else None
@@ -335,6 +338,7 @@ class CustomerImport:
                         ('ambassador', 'unknown_ambassador', {'value': name}))
                 row.values['ambassador'] = employee
             self.rows.append(row)
+        self.progress(len(self.rows), len(self.rows))
         return self
 
     def _ambassadors(self):

@@ -197,6 +197,48 @@ class DemoDataTestCase(unittest.TestCase):
             {"Maryse Brun"})
 
 
+class CommandLineTestCase(unittest.TestCase):
+    "bolair import-customers and export-customers on the demo database"
+
+    def bolair(self, *args):
+        return subprocess.run(
+            [str(BIN / 'bolair'), *args, '-c', str(_server['config']),
+                '-d', _server['database']],
+            env=_server['env'], capture_output=True, text=True)
+
+    def test_import_again_changes_nothing(self):
+        "Importing the annex again into the demo changes nothing"
+        report = _server['tmp'] / 'rapport.xlsx'
+        result = self.bolair(
+            'import-customers', str(ROOT / 'data' / 'annexe2.xlsx'),
+            '--report', str(report))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("41 lignes : 0 créés, 0 fusionnés, 0 mis à jour, "
+            "41 inchangés", result.stdout)
+        self.assertTrue(report.stat().st_size)
+
+    def test_refused_file(self):
+        "A file that is not a workbook: clear French message, exit code 1"
+        path = _server['tmp'] / 'clients.xlsx'
+        path.write_text("N° client;Nom\n1;REVEL\n")
+        result = self.bolair('import-customers', str(path))
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("n'est pas un classeur Excel", result.stderr)
+
+    def test_export(self):
+        "Export the 41 customers of the demo in the extended layout"
+        import openpyxl
+        path = _server['tmp'] / 'export.xlsx'
+        result = self.bolair('export-customers', str(path))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        sheet = openpyxl.load_workbook(path).worksheets[0]
+        rows = list(sheet.iter_rows(values_only=True))
+        self.assertEqual(
+            rows[0][:4], ("N° client", "Civilité", "Nom", "Prénom"))
+        self.assertEqual(len(rows), 42)
+        self.assertEqual(rows[1][0], '1')
+
+
 class WebClientTestCase(unittest.TestCase):
     "Smoke test of the web client in Debian's headless Chromium"
 
