@@ -12,6 +12,7 @@ from trytond.modules.company.tests import (
     create_company, create_employee, set_company)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
+from trytond.transaction import Transaction
 
 from .. import cleaning
 from ..customer_import import EXPORT_HEADERS, CustomerImport, export_xlsx
@@ -292,6 +293,38 @@ class CustomerImportTestCase(unittest.TestCase):
             [c.type for c in anne.contact_mechanisms], ['email', 'mobile'])
         self.assertEqual(anne.addresses[0].city, "Limoges")
         self.assertTrue(anne.code_alnum)
+
+    @with_transaction()
+    @with_company
+    def test_wizards(self):
+        "The client's wizards check, import, and export a selection"
+        pool = Pool()
+        Import = pool.get('bol_air.customer.import', type='wizard')
+        Export = pool.get('bol_air.customer.export', type='wizard')
+        session_id, _, _ = Import.create()
+        data = {'start': {
+                'file': ANNEX.read_bytes(), 'filename': 'annexe2.xlsx',
+                'partial': False}}
+        result = Import.execute(session_id, data, 'check')
+        checked = result['view']['defaults']
+        self.assertTrue(checked['can_import'])
+        self.assertIn("41 rows: 41 created", checked['summary'])
+        self.assertEqual(self.customers(), [])
+        result = Import.execute(session_id, data, 'import_')
+        self.assertEqual(len(self.customers()), 41)
+        Import.delete(session_id)
+
+        selection = self.customers()[:3]
+        with Transaction().set_context(
+                active_model='party.party', active_id=selection[0].id,
+                active_ids=[p.id for p in selection]):
+            session_id, _, _ = Export.create()
+            result = Export.execute(session_id, {}, 'start')
+        exported = result['view']['defaults']
+        self.assertEqual(exported['count'], 3)
+        sheet = openpyxl.load_workbook(
+            io.BytesIO(exported['file'])).worksheets[0]
+        self.assertEqual(sheet.max_row, 4)
 
     @with_transaction()
     @with_company
