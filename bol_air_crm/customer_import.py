@@ -137,6 +137,8 @@ def bulk_insert(Model, rows, columns=None):
             [f(r.get(c)) for f, c in zip(formats, columns)]
             + [transaction.user, CurrentTimestamp()] for r in sub]
         new_ids = database.nextid(connection, Model._table, count=len(values))
+        if isinstance(new_ids, int):
+            new_ids = [new_ids]  # PostgreSQL gives a single id alone
         if new_ids is not None:
             for value, id_ in zip(values, new_ids):
                 value.append(id_)
