@@ -235,15 +235,15 @@ def check_file(data, max_size, max_rows=None):
                     n.startswith('xl/worksheets/') for n in names):
                 raise ImportFileError(gettext(
                         'bol_air_crm.msg_import_file_not_xlsx'))
-            if archive.testzip() is not None:
-                raise zipfile.BadZipFile
             total = sum(i.file_size for i in archive.infolist())
             if total > 20 * max_size:
-                # a zip bomb: the sheets would not fit in memory
+                # a zip bomb: refused before decompressing anything
                 raise ImportFileError(gettext(
                         'bol_air_crm.msg_import_file_too_big',
                         size=round(total / 1_000_000, 1),
                         max_size=round(max_size / 1_000_000, 1)))
+            if archive.testzip() is not None:
+                raise zipfile.BadZipFile
     except (zipfile.BadZipFile, EOFError, OSError) as exception:
         raise ImportFileError(gettext(
                 'bol_air_crm.msg_import_file_corrupt')) from exception
@@ -375,11 +375,15 @@ class CustomerImport:
         codes = {}
         cursor.execute(*party.select(
                 party.id, party.code, party.last_name, party.first_name,
-                party.name,
-                where=(party.crm_customer == True)  # noqa: E712
-                & (party.active == True)))  # noqa: E712
+                party.name, party.crm_customer, party.active))
         names = {}
-        for party_id, code, last_name, first_name, name in cursor:
+        # Every code in use, archived or not customer ones included
+        self.all_codes = set()
+        for (party_id, code, last_name, first_name, name, customer,
+                active) in cursor:
+            self.all_codes.add(code)
+            if not customer or not active:
+                continue
             codes[party_id] = code
             if code:
                 keys[('code', code)] = party_id
@@ -423,6 +427,14 @@ class CustomerImport:
     def match(self):
         "Group the rows that are one person and find them on file"
         keys, self.codes, names = self._existing()
+        # A number on file is the same customer only under the same name
+        for row in self.rows:
+            code = row.values.get('code')
+            if row.errors or not code or code not in self.all_codes:
+                continue
+            party_id = keys.get(('code', code))
+            if party_id is None or names.get(party_id) != row.name_key:
+                row.errors.append(('code', 'code_taken', {'value': code}))
         valid = [r for r in self.rows if not r.errors]
         union = _UnionFind(len(valid))
         seen = {}
@@ -490,8 +502,6 @@ class CustomerImport:
         Contact = pool.get('party.contact_mechanism')
         Date = pool.get('ir.date')
         today = Date.today()
-        has_errors = any(r.errors for r in self.rows)
-        write = not dry_run and (self.partial or not has_errors)
 
         to_create, creations = [], []
         updates = []
@@ -505,7 +515,7 @@ class CustomerImport:
         # Existing customers: fill blanks only, never erase
         parties = Party.browse([u[0] for u in updates])
         party_values = {}
-        address_to_create, contact_to_create = [], []
+        address_to_create, contact_to_create, address_to_write = [], [], []
         addresses = defaultdict(list)
         contacts = defaultdict(set)
         if parties:
@@ -521,13 +531,15 @@ class CustomerImport:
         for party, (party_id, values, former_codes, rows) in zip(
                 parties, updates):
             changes = self._party_changes(party, values, former_codes, today)
-            address = self._address_changes(addresses[party.id], values)
+            blank, address = self._address_changes(
+                addresses[party.id], values)
             contact = self._contact_values(contacts[party.id], values)
             if changes:
                 party_values[party] = changes
-            if address:
-                address_to_create.extend(
-                    [dict(address, party=party.id)] if address else [])
+            if address and blank:
+                address_to_write.extend(([blank], address))
+            elif address:
+                address_to_create.append(dict(address, party=party.id))
             contact_to_create.extend(dict(c, party=party.id) for c in contact)
             changed = bool(changes or address or contact)
             for i, row in enumerate(rows):
@@ -539,6 +551,17 @@ class CustomerImport:
                     row.status = 'merged'
                 row.detail = party.code or ''
 
+        # Two different people of the file with the same number
+        taken = {}
+        for values, former_codes, rows in list(to_create):
+            code = values.get('code')
+            if code and code in taken:
+                for row in rows:
+                    row.errors.append(('code', 'code_duplicate', {
+                                'value': code, 'row': taken[code]}))
+                to_create.remove((values, former_codes, rows))
+            elif code:
+                taken[code] = rows[0].number
         # New customers: numbers from the file, else the next free numbers
         numbers = self._new_numbers(sum(
                 1 for v, _, _ in to_create if not v.get('code')))
@@ -550,6 +573,8 @@ class CustomerImport:
                 row.status = 'created' if i == 0 else 'merged'
                 row.detail = values['code']
 
+        has_errors = any(r.errors for r in self.rows)
+        write = not dry_run and (self.partial or not has_errors)
         self._flag_namesakes()
         for row in self.rows:
             if row.errors:
@@ -578,6 +603,8 @@ class CustomerImport:
                 bulk_insert(Contact, [
                         _contact_columns(Contact, c) for c in new_contacts])
             # Additions to customers already on file go through the ORM
+            if address_to_write:
+                Address.write(*address_to_write)
             if address_to_create:
                 Address.create(address_to_create)
             if contact_to_create:
@@ -608,9 +635,11 @@ class CustomerImport:
             elif getattr(party, field) in (None, ''):
                 changes[field] = value
         known = set(filter(None, (party.former_codes or '').split(', ')))
-        new_codes = [
-            c for c in former_codes
-            if c != party.code and c not in known]
+        new_codes = []
+        for code in [values.get('code')] + former_codes:
+            if code and code != party.code and code not in known \
+                    and code not in new_codes:
+                new_codes.append(code)
         if new_codes:
             changes['former_codes'] = ', '.join(sorted(known) + new_codes)
         return changes
@@ -625,19 +654,27 @@ class CustomerImport:
         return address
 
     def _address_changes(self, addresses, values):
+        """Return the blank address to fill (or None to create one) and the
+        values, or (None, None) when the address is already on file"""
         address = self._address_values(values)
         if not address:
-            return None
+            return None, None
+        blank = None
         for existing in addresses:
-            if (existing.postal_code or None) == address.get('postal_code') \
-                    or not (existing.postal_code or existing.city):
-                return None
-        return address
+            if not (existing.street_unstructured or existing.postal_code
+                    or existing.city):
+                blank = blank or existing
+            elif (existing.postal_code or None) == address.get(
+                    'postal_code'):
+                return None, None
+        return blank, address
 
     @staticmethod
     def _contact_values(existing, values):
         contacts = []
-        if values.get('email') and ('email', values['email']) not in existing:
+        emails = {cleaning.email_key(v) for t, v in existing if t == 'email'}
+        if values.get('email') and cleaning.email_key(
+                values['email']) not in emails:
             contacts.append({'type': 'email', 'value': values['email']})
         if values.get('phone'):
             phone = values['phone']
@@ -680,7 +717,7 @@ class CustomerImport:
         pool = Pool()
         Configuration = pool.get('bol_air.configuration')
         sequence = Configuration(1).customer_sequence
-        used = {c for c in self.codes.values() if c}
+        used = {c for c in self.all_codes if c}
         used |= {r.values['code'] for r in self.rows if r.values.get('code')}
         number = sequence.number_next or 1
         self._sequence = sequence
@@ -690,7 +727,9 @@ class CustomerImport:
             if code not in used:
                 generated.append(code)
             number += 1
-        self._number_next = number
+        # The next customers are numbered after the highest number in use
+        highest = max((int(c) for c in used if c.isdigit()), default=0)
+        self._number_next = max(number, highest + 1)
         return iter(generated)
 
     def _update_sequence(self):

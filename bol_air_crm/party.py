@@ -147,8 +147,10 @@ class Party(metaclass=PoolMeta):
         skipped instead of breaking the unique code."""
         while True:
             code = sequence.get()
-            if not cls.search([('code', '=', code)], limit=1):
-                return code
+            # Whatever the user may see: the code must be free for everyone
+            with without_check_access():
+                if not cls.search([('code', '=', code)], limit=1):
+                    return code
 
     @classmethod
     def preprocess_values(cls, mode, values):

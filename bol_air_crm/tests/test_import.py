@@ -215,6 +215,79 @@ class CustomerImportTestCase(unittest.TestCase):
 
     @with_transaction()
     @with_company
+    def test_customer_numbers_conflicts(self):
+        "A number never merges two different people"
+        CustomerImport().run(ANNEX.read_bytes())
+        header = ["N° client", "Nom", "Prénom", "Code postal"]
+        # N° 1 is REVEL Marie-Paule: another name is refused
+        result = CustomerImport().run(xlsx([
+                    header, [1, "AUTRE", "Personne", "87000"],
+                    [None, "NOUVELLE", "Cliente", "87000"]]))
+        self.assertEqual(
+            [(f, c) for f, c, _ in result.rows[0].errors],
+            [('code', 'code_taken')])
+        self.assertFalse(result.written)
+        self.assertEqual(len(self.customers()), 41)
+        # The same name with its number is the same customer
+        result = CustomerImport().run(xlsx([
+                    header, [1, "Revel", "Marie-Paule", None]]))
+        self.assertEqual(result.rows[0].status, 'unchanged')
+        # Two people of the file with the same new number
+        result = CustomerImport().run(xlsx([
+                    header, [90, "PREMIER", "Paul", "87000"],
+                    [90, "SECOND", "Pierre", "19100"]]))
+        self.assertEqual(
+            [(f, c) for f, c, _ in result.rows[1].errors],
+            [('code', 'code_duplicate')])
+        self.assertIn("2", list(result.report_rows())[1][4])
+        self.assertEqual(len(self.customers()), 41)
+        result = CustomerImport(partial=True).run(xlsx([
+                    header, [90, "PREMIER", "Paul", "87000"],
+                    [90, "SECOND", "Pierre", "19100"]]))
+        self.assertEqual(
+            sorted(p.name for p in self.customers() if p.code == '90'),
+            ["PREMIER Paul"])
+
+    @with_transaction()
+    @with_company
+    def test_later_file_completes(self):
+        "A later file fills the blank address; archived numbers stay taken"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Sequence = pool.get('ir.sequence')
+        Configuration = pool.get('bol_air.configuration')
+        # PostgreSQL sequences are not rolled back between tests
+        Sequence.write(
+            [Configuration(1).customer_sequence], {'number_next': 1})
+        CustomerImport().run(ANNEX.read_bytes())
+        header = ["N° client", "Nom", "Prénom", "Adresse", "CP", "Ville",
+            "Courriel"]
+        result = CustomerImport().run(xlsx([
+                    header, [1, "REVEL", "Marie-Paule", "3 rue des Lilas",
+                        "87000", "Limoges", "MP.Revel@example.com"]]))
+        self.assertEqual(result.rows[0].status, 'updated')
+        revel, = Party.search([('code', '=', '1')])
+        self.assertEqual(
+            [(a.street, a.postal_code, a.city) for a in revel.addresses],
+            [("3 rue des Lilas", "87000", "Limoges")])
+        # The same e-mail written otherwise is not added twice
+        result = CustomerImport().run(xlsx([
+                    header, [1, "REVEL", "Marie-Paule", None, "87000", None,
+                        "mp.revel@EXAMPLE.com"]]))
+        self.assertEqual(result.rows[0].status, 'unchanged')
+        # New customers are numbered after the highest number imported
+        sequence = Configuration(1).customer_sequence
+        self.assertEqual(Sequence(sequence.id).number_next, 51)
+        # An archived customer keeps her number
+        Party.write(Party.search([('code', '=', '2')]), {'active': False})
+        result = CustomerImport().run(xlsx([
+                    header, [2, "AGNELLINI", "Valérie", None, None, None,
+                        None]]))
+        self.assertEqual(
+            [c for _, c, _ in result.rows[0].errors], ['code_taken'])
+
+    @with_transaction()
+    @with_company
     def test_dry_run(self):
         "A dry run reports what would happen and writes nothing"
         result = CustomerImport().run(ANNEX.read_bytes(), dry_run=True)
