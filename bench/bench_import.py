@@ -27,9 +27,6 @@ LAST = ["MARTIN", "BERNARD", "DUBOIS", "THOMAS", "ROBERT", "RICHARD",
 FIRST = ["Marie", "Anne", "Julie", "Sophie", "Nathalie", "Isabelle",
     "Sylvie", "Catherine", "Valérie", "Christine", "Pierre", "Jean",
     "Michel", "Philippe", "Alain", "Nicolas", "Élodie", "Léa", "Emma"]
-HEADER = ["N° client", "Civilité", "Nom", "Prénom", "Adresse", "Code postal",
-    "Ville", "Téléphone", "E-mail", "Date de naissance", "Hôte",
-    "Ambassadeur", "Nombre de réunions", "CA annuel", "Source"]
 
 
 def suffix(i):
@@ -72,9 +69,11 @@ def generate(count, seed=42):
 
 def xlsx(rows):
     import openpyxl
+
+    from bol_air_crm.customer_import import EXPORT_HEADERS
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet()
-    sheet.append(HEADER)
+    sheet.append(EXPORT_HEADERS)
     for row in rows:
         sheet.append(row)
     output = io.BytesIO()

@@ -89,11 +89,6 @@ CLEANERS = {
     }
 
 
-def display_name(last_name, first_name):
-    "The customer's name as the file writes it: NOM Prénom"
-    return ' '.join(filter(None, [last_name, first_name])) or None
-
-
 def field_string(field):
     return gettext(f'bol_air_crm.msg_import_field_{field}')
 
@@ -154,7 +149,7 @@ def bulk_insert(Model, rows, columns=None):
     return ids
 
 
-def _contact_columns(Contact, values):
+def _contact_columns(values):
     """The stored columns of a contact mechanism, formatted as the party
     module does (phones: international display, E.164 compact form)"""
     value = values['value']
@@ -215,9 +210,8 @@ class _UnionFind:
             self.parent[j] = i
 
 
-def check_file(data, max_size, max_rows=None):
-    """Refuse before parsing what is not a sound xlsx of a sensible size.
-    Return the number of rows announced by the sheet when known."""
+def check_file(data, max_size):
+    "Refuse before parsing what is not a sound xlsx of a sensible size"
     if len(data) > max_size:
         raise ImportFileError(gettext(
                 'bol_air_crm.msg_import_file_too_big',
@@ -601,7 +595,7 @@ class CustomerImport:
                 bulk_insert(Address, new_addresses, ADDRESS_COLUMNS)
             if new_contacts:
                 bulk_insert(Contact, [
-                        _contact_columns(Contact, c) for c in new_contacts])
+                        _contact_columns(c) for c in new_contacts])
             # Additions to customers already on file go through the ORM
             if address_to_write:
                 Address.write(*address_to_write)
@@ -697,7 +691,7 @@ class CustomerImport:
             'code_digit': int(digits) if digits else None,
             'last_name': values.get('last_name'),
             'first_name': values.get('first_name'),
-            'name': display_name(
+            'name': Pool().get('party.party').full_name_from_parts(
                 values.get('last_name'), values.get('first_name')),
             'civility': values.get('civility'),
             'birth_date': values.get('birth_date'),
@@ -770,6 +764,7 @@ class CustomerImport:
     # Report ------------------------------------------------------------
     def report_rows(self):
         "Yield (line, code, name, status text, detail text) per input row"
+        Party = Pool().get('party.party')
         for row in self.rows:
             if row.errors:
                 detail = '; '.join(
@@ -777,7 +772,7 @@ class CustomerImport:
                     for f, c, p in row.errors)
             else:
                 detail = row.detail
-            name = display_name(
+            name = Party.full_name_from_parts(
                 row.values.get('last_name'), row.values.get('first_name'))
             yield (row.number, row.values.get('code') or '', name or '',
                 gettext(f'bol_air_crm.msg_import_status_{row.status}'),
