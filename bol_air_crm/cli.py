@@ -5,8 +5,10 @@
     bolair import-customers FILE.xlsx -c CONFIG -d DATABASE [--dry-run]
         [--partial] [--report REPORT.xlsx]
     bolair export-customers FILE.xlsx -c CONFIG -d DATABASE
+    bolair reconcile -c CONFIG -d DATABASE [--from DATE] [--to DATE]
 """
 import argparse
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -191,6 +193,59 @@ def export_customers(args):
         print(f"{len(parties)} clients exportés dans {args.file}")
 
 
+def reconcile(args):
+    """Print the reconciliation of the CRM orders with their invoices;
+    exit with 1 when the totals differ."""
+    with session(args.config, args.database) as pool:
+        from trytond.i18n import gettext
+
+        from .reconciliation import reconcile as compute
+        Company = pool.get('company.company')
+        Lang = pool.get('ir.lang')
+        Date = pool.get('ir.date')
+        lang = Lang.get()
+        from trytond.transaction import Transaction
+        company = Company(Transaction().context['company'])
+        today = Date.today()
+        end = args.to_date or today
+        start = args.from_date or end.replace(day=1)
+        report = compute(company, start, end)
+
+        def money(amount):
+            return lang.currency(amount, company.currency)
+        difference = report['orders_total'] - report['invoices_total']
+        for sale in report['uninvoiced']:
+            print(gettext(
+                    'bol_air_crm.msg_reconcile_cli_uninvoiced',
+                    sale=sale.rec_name, party=sale.party.rec_name,
+                    amount=money(sale.total_amount)))
+        for invoice in report['foreign']:
+            print(gettext(
+                    'bol_air_crm.msg_reconcile_cli_foreign',
+                    invoice=invoice.rec_name, party=invoice.party.rec_name,
+                    amount=money(invoice.total_amount)))
+        print(gettext(
+                'bol_air_crm.msg_reconcile_cli_summary',
+                start=lang.strftime(start), end=lang.strftime(end),
+                orders=len(report['orders']),
+                orders_total=money(report['orders_total']),
+                invoices_total=money(report['invoices_total'])))
+        if difference or report['uninvoiced']:
+            print(gettext(
+                    'bol_air_crm.msg_reconcile_cli_mismatch',
+                    difference=money(difference)))
+            sys.exit(1)
+        print(gettext('bol_air_crm.msg_reconcile_cli_ok'))
+
+
+def _date(text):
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"date attendue au format AAAA-MM-JJ : {text}")
+
+
 def parser():
     root = argparse.ArgumentParser(
         prog='bolair', description="Tâches d'administration du Bol d'Air")
@@ -227,6 +282,16 @@ def parser():
         'export-customers', export_customers,
         "exporter le fichier clients (xlsx)")
     sub.add_argument('file', metavar='FICHIER.xlsx')
+
+    sub = command(
+        'reconcile', reconcile,
+        "rapprocher les commandes confirmées et leurs factures")
+    sub.add_argument(
+        '--from', dest='from_date', type=_date, metavar='AAAA-MM-JJ',
+        help="début de la période (par défaut le 1er du mois)")
+    sub.add_argument(
+        '--to', dest='to_date', type=_date, metavar='AAAA-MM-JJ',
+        help="fin de la période (par défaut aujourd'hui)")
     return root
 
 

@@ -31,6 +31,14 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
             ],
         help="Share of the tax-included sales of a meeting given to "
         "its host (0.10 = 10 %).")
+    reward_includes_host = fields.Boolean(
+        "Host's Order in Reward",
+        help="Count the host's own order in the sales her reward is "
+        "computed on.")
+    post_invoices = fields.Boolean(
+        "Post Invoices at Closing",
+        help="Post (number) the invoices of a meeting when it is closed. "
+        "Unchecked, they stay in draft for the accountant to review.")
 
     import_max_size = fields.Integer(
         "Maximum Import Size", required=True,
@@ -70,3 +78,11 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
     @classmethod
     def default_host_reward_rate(cls):
         return Decimal('0.10')
+
+    @classmethod
+    def default_reward_includes_host(cls):
+        return True
+
+    @classmethod
+    def default_post_invoices(cls):
+        return True

@@ -15,6 +15,11 @@ class SaleMeetingError(ValidationError):
     pass
 
 
+class SaleInvoiceError(UserError):
+    "An order would get a second invoice"
+    pass
+
+
 class ImportFileError(UserError):
     "The customer file cannot be imported at all"
     pass

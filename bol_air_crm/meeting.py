@@ -1,5 +1,6 @@
 # This file is part of bol_air_crm.
 import functools
+from collections import defaultdict
 from decimal import Decimal
 
 from trytond.i18n import gettext
@@ -11,6 +12,7 @@ from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction
 
 from .exceptions import MeetingError
+from .sale import CONFIRMED_SALE_STATES, write_guard
 
 STATES = [
     ('draft', "Draft"),
@@ -19,7 +21,6 @@ STATES = [
     ('closed', "Closed"),
     ('cancelled', "Cancelled"),
     ]
-CONFIRMED_SALE_STATES = ['confirmed', 'processing', 'done']
 # One colour per ambassador in the shared calendar
 CALENDAR_COLORS = [
     '#c8e6c9', '#bbdefb', '#f8bbd0', '#ffe0b2', '#e1bee7', '#b2ebf2']
@@ -122,11 +123,37 @@ class Meeting(Workflow, ModelSQL, ModelView):
             'readonly': Eval('state').in_(['closed', 'cancelled']),
             },
         help="Share of the sales given to the host (fixed at closing).")
+    reward_includes_host = fields.Boolean(
+        "Host's Order in Reward",
+        states={
+            'readonly': Eval('state').in_(['closed', 'cancelled']),
+            },
+        help="Count the host's own order in the sales her reward is "
+        "computed on.")
     host_reward = fields.Function(
         fields.Numeric(
             "Host Reward", digits=(16, 2),
             help="Purchase voucher earned by the host."),
         'get_amounts')
+    closed_sales_amount = fields.Numeric(
+        "Sales at Closing", digits=(16, 2), readonly=True,
+        help="Tax-included total of the confirmed orders when the meeting "
+        "was closed.")
+    reward_base = fields.Numeric(
+        "Reward Base at Closing", digits=(16, 2), readonly=True,
+        help="Tax-included total of the orders counted for the host's "
+        "reward when the meeting was closed.")
+    credited_amount = fields.Function(
+        fields.Numeric(
+            "Credited", digits=(16, 2),
+            help="Tax-included total of the posted credit notes on the "
+            "meeting's invoices."),
+        'get_amounts')
+    invoices = fields.Function(
+        fields.Many2Many(
+            'account.invoice', None, None, "Invoices",
+            help="The invoices and credit notes of the meeting's orders."),
+        'get_invoices')
     guest_count = fields.Function(
         fields.Integer("Guests"), 'get_guest_count')
     calendar_color = fields.Function(
@@ -204,6 +231,12 @@ class Meeting(Workflow, ModelSQL, ModelView):
         Configuration = pool.get('bol_air.configuration')
         return Configuration(1).host_reward_rate
 
+    @classmethod
+    def default_reward_includes_host(cls):
+        pool = Pool()
+        Configuration = pool.get('bol_air.configuration')
+        return bool(Configuration(1).reward_includes_host)
+
     @fields.depends('company')
     def on_change_with_currency(self, name=None):
         return self.company.currency if self.company else None
@@ -236,21 +269,88 @@ class Meeting(Workflow, ModelSQL, ModelView):
 
     @classmethod
     def get_amounts(cls, meetings, names):
-        sales_amounts = {}
-        host_rewards = {}
-        for meeting in meetings:
-            amount = sum(
-                (s.total_amount for s in meeting.confirmed_sales),
-                Decimal(0))
-            sales_amounts[meeting.id] = amount
-            host_rewards[meeting.id] = (
-                amount * (meeting.reward_rate or 0)).quantize(
-                Decimal('0.01'))
+        """Before closing, from the confirmed orders; after, from the
+        amounts fixed at closing less the posted credit notes."""
+        credited, credited_base = cls._credited_amounts(meetings)
         result = {
-            'sales_amount': sales_amounts,
-            'host_reward': host_rewards,
+            'sales_amount': {},
+            'host_reward': {},
+            'credited_amount': credited,
             }
+        for meeting in meetings:
+            if meeting.state == 'closed' and meeting.reward_base is not None:
+                amount = meeting.closed_sales_amount - credited[meeting.id]
+                base = meeting.reward_base - credited_base[meeting.id]
+            else:
+                amount, base = meeting._live_amounts()
+            result['sales_amount'][meeting.id] = amount
+            result['host_reward'][meeting.id] = (
+                max(base, Decimal(0)) * (meeting.reward_rate or 0)).quantize(
+                Decimal('0.01'))
         return {n: result[n] for n in names}
+
+    def _live_amounts(self):
+        "Return the total of the confirmed orders and the reward base"
+        amount = base = Decimal(0)
+        for sale in self.confirmed_sales:
+            amount += sale.total_amount
+            if self.reward_includes_host or sale.party != self.host:
+                base += sale.total_amount
+        return amount, base
+
+    @classmethod
+    def _credited_amounts(cls, meetings):
+        """Return the tax-included totals of the posted credit notes on the
+        invoices of the meetings: all, and those on orders counted for the
+        host's reward."""
+        pool = Pool()
+        InvoiceLine = pool.get('account.invoice.line')
+        credited = defaultdict(Decimal)
+        credited_base = defaultdict(Decimal)
+        closed = {m.id: m for m in meetings if m.state == 'closed'}
+        if not closed:
+            return credited, credited_base
+        lines = InvoiceLine.search([
+                ('invoice.meeting', 'in', list(closed)),
+                ('invoice.type', '=', 'out'),
+                ('invoice.state', 'in', ['posted', 'paid']),
+                ('origin', 'like', 'account.invoice.line,%'),
+                ])
+        credit_notes = {}
+        for line in lines:
+            credit_notes.setdefault(line.invoice, line.origin.invoice)
+        sales = {}
+        for meeting in closed.values():
+            for sale in meeting.sales:
+                sales[sale.id] = sale
+        origins = {}
+        if credit_notes:
+            for line in InvoiceLine.search([
+                        ('invoice', 'in', [
+                                i.id for i in credit_notes.values()]),
+                        ('origin', 'like', 'sale.line,%'),
+                        ]):
+                origins[line.invoice.id] = line.origin.sale
+        for credit_note, invoice in credit_notes.items():
+            meeting = closed[credit_note.meeting.id]
+            amount = -credit_note.total_amount
+            credited[meeting.id] += amount
+            sale = origins.get(invoice.id)
+            if (sale and (meeting.reward_includes_host
+                        or sale.party != meeting.host)):
+                credited_base[meeting.id] += amount
+        return credited, credited_base
+
+    @classmethod
+    def get_invoices(cls, meetings, name):
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        invoices = defaultdict(list)
+        for invoice in Invoice.search([
+                    ('meeting', 'in', [m.id for m in meetings]),
+                    ], order=[('id', 'ASC')]):
+            invoices[invoice.meeting.id].append(invoice.id)
+        return {m.id: invoices[m.id] for m in meetings}
 
     @property
     def confirmed_sales(self):
@@ -284,6 +384,8 @@ class Meeting(Workflow, ModelSQL, ModelView):
         default.setdefault('sales', None)
         default.setdefault('date', None)
         default.setdefault('end_date', None)
+        default.setdefault('closed_sales_amount', None)
+        default.setdefault('reward_base', None)
         return super().copy(meetings, default=default)
 
     @classmethod
@@ -354,13 +456,29 @@ class Meeting(Workflow, ModelSQL, ModelView):
         message='bol_air_crm.msg_meeting_close_state')
     @Workflow.transition('closed')
     def close(cls, meetings):
+        """Confirm the meeting's quotations, invoice each order exactly
+        once and fix the host's reward."""
         pool = Pool()
         Sale = pool.get('sale.sale')
+        # The guard row first: a second close of the same meeting waits,
+        # then is retried and finds the meeting closed.
+        write_guard(cls, meetings)
         sales = [s for m in meetings for s in m.sales
             if s.state in {'draft', 'quotation'}]
         if sales:
             Sale.quote([s for s in sales if s.state == 'draft'])
             Sale.confirm(sales)
+        meetings = cls.browse(meetings)
+        Sale.invoice_once([s for m in meetings for s in m.confirmed_sales])
+        cls.fix_amounts(cls.browse(meetings))
+
+    @classmethod
+    def fix_amounts(cls, meetings):
+        "Store the sales and the reward base of the meetings at closing"
+        for meeting in meetings:
+            meeting.closed_sales_amount, meeting.reward_base = (
+                meeting._live_amounts())
+        cls.save(meetings)
 
     @classmethod
     @ModelView.button
