@@ -23,6 +23,8 @@ AMBASSADORS = [
     ("Maryse Brun", 'maryse', 'maryse-demo'),
     ("Remy Albando", 'remy', 'remy-demo'),
     ]
+# login, name, demo password
+ACCOUNTANT = ('compta', "Claire Comptable", 'compta-demo')
 # Tableware catalogue: name, code, price tax included
 PRODUCTS = [
     ("Assiette plate Limoges 27 cm", 'AP27', Decimal('14.90')),
@@ -74,6 +76,7 @@ def build(config, annex_path, today=None):
     accounts, tax = _create_accounting(config, company, today)
     _create_products(config, accounts, tax)
     ambassadors = _create_ambassadors(config, company)
+    _create_accountant(config, company)
     customers = load_annex(config, annex_path)
     _create_meetings(config, company, customers, ambassadors, today)
     _create_interactions(config, customers, ambassadors, today)
@@ -262,6 +265,24 @@ def _create_ambassadors(config, company):
     return {
         name: create_ambassador(config, company, name, login, password, fr)
         for name, login, password in AMBASSADORS}
+
+
+def _create_accountant(config, company):
+    "The accountant reads the invoices of the meetings, not the CRM"
+    from proteus import Model
+    User = Model.get('res.user', config=config)
+    Group = Model.get('res.group', config=config)
+    Company = Model.get('company.company', config=config)
+    Lang = Model.get('ir.lang', config=config)
+    fr, = Lang.find([('code', '=', 'fr')])
+    login, name, password = ACCOUNTANT
+    user = User(login=login, name=name, password=password, language=fr)
+    user.companies.append(Company(company.id))
+    user.company = Company(company.id)
+    user.groups.append(
+        Group(get_id(config, 'bol_air_crm.group_crm_accountant')))
+    user.save()
+    return user
 
 
 def load_annex(config, path):

@@ -90,7 +90,9 @@ class Sale(metaclass=PoolMeta):
     @classmethod
     def check_meeting_buyer(cls, sales):
         "Each buyer has one order at a meeting"
-        meetings = {s.meeting for s in sales if s.meeting}
+        # Orders on closed or cancelled meetings are refused on their own
+        meetings = {s.meeting for s in sales
+            if s.meeting and s.meeting.state not in {'closed', 'cancelled'}}
         if not meetings:
             return
         orders = cls.search([
@@ -111,7 +113,8 @@ class Sale(metaclass=PoolMeta):
     @classmethod
     def on_modification(cls, mode, sales, field_names=None):
         super().on_modification(mode, sales, field_names=field_names)
-        if mode in {'create', 'write'}:
+        if mode == 'create' or (
+                mode == 'write' and field_names & {'party', 'meeting'}):
             cls.add_meeting_guests(sales)
 
     @classmethod

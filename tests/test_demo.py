@@ -22,6 +22,7 @@ SAO = ROOT / 'var' / 'sao' / 'package'
 CHROMIUM = '/usr/bin/chromium'
 ADMIN = ('admin', 'admin-demo')
 MARYSE = ('maryse', 'maryse-demo')
+ACCOUNTANT = ('compta', 'compta-demo')
 
 _server = {}
 
@@ -151,9 +152,16 @@ class DemoDataTestCase(unittest.TestCase):
         self.assertEqual(len(customers), 41)
         self.assertEqual(
             sum(c['host_status'] == 'host' for c in customers), 16)
+        # The legacy revenue of the file plus what the demo invoiced since
+        invoices = rpc.search_read(
+            'account.invoice', [
+                ('type', '=', 'out'), ('state', 'in', ['posted', 'paid'])],
+            ['untaxed_amount'])
+        self.assertTrue(invoices)
         self.assertEqual(
             sum(_decimal(c['annual_revenue']) for c in customers),
-            Decimal('18640'))
+            Decimal('18640') + sum(
+                _decimal(i['untaxed_amount']) for i in invoices))
         by_code = {c['code']: c for c in customers}
         self.assertEqual(set(by_code), {str(i) for i in range(1, 41)} | {'50'})
         revel = by_code['1']
@@ -196,6 +204,31 @@ class DemoDataTestCase(unittest.TestCase):
             {m['ambassador.']['rec_name'] for m in meetings},
             {"Maryse Brun"})
 
+    def test_accountant_reads_meeting_invoices(self):
+        "The accountant sees the closed meeting's posted invoices, not the CRM"
+        admin = RPC(*ADMIN)
+        closed, = admin.search_read(
+            'bol_air.meeting', [('state', '=', 'closed')],
+            ['number', 'sales', 'ambassador.rec_name'])
+        sales = admin.search_read(
+            'sale.sale', [('id', 'in', closed['sales'])], ['total_amount'])
+        rpc = RPC(*ACCOUNTANT)
+        invoices = rpc.search_read(
+            'account.invoice', [('meeting', '=', closed['id'])],
+            ['number', 'state', 'total_amount', 'meeting.rec_name',
+                'meeting_ambassador.rec_name'])
+        self.assertEqual(len(invoices), len(sales))
+        self.assertEqual({i['state'] for i in invoices}, {'posted'})
+        self.assertTrue(all(i['number'] for i in invoices))
+        self.assertEqual(
+            sorted(_decimal(i['total_amount']) for i in invoices),
+            sorted(_decimal(s['total_amount']) for s in sales))
+        self.assertEqual(
+            {i['meeting_ambassador.']['rec_name'] for i in invoices},
+            {closed['ambassador.']['rec_name']})
+        with self.assertRaises(RuntimeError):
+            rpc.search_read('bol_air.interaction', [], ['summary'])
+
 
 class CommandLineTestCase(unittest.TestCase):
     "bolair import-customers and export-customers on the demo database"
@@ -224,6 +257,13 @@ class CommandLineTestCase(unittest.TestCase):
         result = self.bolair('import-customers', str(path))
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("n'est pas un classeur Excel", result.stderr)
+
+    def test_reconcile(self):
+        "The demo's confirmed orders and their invoices reconcile"
+        result = self.bolair('reconcile')
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("Les totaux concordent.", result.stdout)
+        self.assertRegex(result.stdout, r"[1-9]\d* commandes confirmées")
 
     def test_export(self):
         "Export the 41 customers of the demo in the extended layout"
