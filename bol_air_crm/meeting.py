@@ -460,8 +460,12 @@ class Meeting(Workflow, ModelSQL, ModelView):
         once and fix the host's reward."""
         pool = Pool()
         Sale = pool.get('sale.sale')
-        # The guard row first: a second close of the same meeting waits,
-        # then is retried and finds the meeting closed.
+        # Lock the meetings and their orders before any work, always in
+        # this order (Tryton restarts the transaction with the rows locked),
+        # then write the guard row: a second close of the same meeting
+        # waits, is retried and finds the meeting closed.
+        cls.lock(meetings)
+        Sale.lock([s for m in meetings for s in m.sales])
         write_guard(cls, meetings)
         sales = [s for m in meetings for s in m.sales
             if s.state in {'draft', 'quotation'}]

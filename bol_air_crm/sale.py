@@ -149,7 +149,8 @@ class Sale(metaclass=PoolMeta):
         # Guard rows first: two processings of one order never overlap
         write_guard(cls, once)
         super()._process_invoice(sales)
-        Link.record(once)
+        with without_check_access():
+            Link.record(once)
 
     @classmethod
     def invoice_once(cls, sales, post=None):
@@ -169,6 +170,7 @@ class Sale(metaclass=PoolMeta):
             post = Configuration(1).post_invoices
         with without_check_access():
             sales = cls.browse(sales)
+            cls.lock(sales)
             write_guard(cls, sales)
             cls.process(sales)
             invoices = Link.invoices(sales)

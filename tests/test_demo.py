@@ -282,7 +282,8 @@ class CommandLineTestCase(unittest.TestCase):
 class WebClientTestCase(unittest.TestCase):
     "Smoke test of the web client in Debian's headless Chromium"
 
-    def test_customer_crm_tab_and_calendar(self):
+    def browse(self, walk):
+        "Run walk(page, doc) in a fresh headless Chromium"
         from playwright.sync_api import sync_playwright
         doc = ROOT / 'doc'
         doc.mkdir(exist_ok=True)
@@ -298,14 +299,15 @@ class WebClientTestCase(unittest.TestCase):
                         '--disable-component-update', '--disable-sync',
                         '--no-first-run'])
                 try:
-                    self._walk(context.new_page(), doc)
+                    page = context.new_page()
+                    page.set_default_timeout(30000)
+                    walk(page, doc)
                 finally:
                     context.close()
         finally:
             shutil.rmtree(profile, ignore_errors=True)
 
-    def _walk(self, page, doc):
-        page.set_default_timeout(30000)
+    def login(self, page, login, password):
         page.goto(_server['url'] + '/')
         page.locator('input#login:visible').wait_for()
         databases = page.locator('select#database:visible')
@@ -314,14 +316,41 @@ class WebClientTestCase(unittest.TestCase):
         database = page.locator('input#database:visible')
         if database.count() and not database.input_value():
             database.fill(_server['database'])
-        page.locator('input#login:visible').fill(ADMIN[0])
+        page.locator('input#login:visible').fill(login)
         page.keyboard.press('Enter')
-        page.locator('input[type=password]:visible').fill(ADMIN[1])
+        page.locator('input[type=password]:visible').fill(password)
         page.keyboard.press('Enter')
 
-        crm = page.locator(
-            'tr', has=page.locator('div.column-char[title="CRM"]'))
-        crm.locator('span.expander').click()
+    def expand(self, page, title):
+        menu = page.locator(
+            'tr', has=page.locator(f'div.column-char[title="{title}"]'))
+        menu.locator('span.expander').first.click()
+
+    def test_customer_crm_tab_and_calendar(self):
+        self.browse(self._walk)
+
+    def test_accountant_customer_invoices(self):
+        "The accountant lists the customer invoices with their meeting"
+        self.browse(self._walk_accountant)
+
+    def _walk_accountant(self, page, doc):
+        self.login(page, *ACCOUNTANT)
+        self.expand(page, "Financier")
+        self.expand(page, "Factures")
+        page.locator('div.column-char[title="Factures client"]').dblclick()
+        # The tab of the invoices of home meetings: the closed meeting's
+        # posted invoices, with the meeting and its ambassador
+        page.get_by_role(
+            'tab', name=re.compile("Réunions à domicile")).click()
+        page.get_by_text(re.compile(r'R\d{4}-\d{4}')).first.wait_for()
+        self.assertTrue(_shown(page, r'Remy Albando'))
+        self.assertFalse(
+            page.locator('div.column-char[title="CRM"]').count())
+        page.screenshot(path=str(doc / 'factures-clients-comptable.png'))
+
+    def _walk(self, page, doc):
+        self.login(page, *ADMIN)
+        self.expand(page, "CRM")
         page.locator('div.column-char[title="Clients"]').dblclick()
         revel = page.locator(
             'div.column-char', has_text="REVEL Marie-Paule").first
