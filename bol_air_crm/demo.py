@@ -137,6 +137,17 @@ def _create_company(config):
     return company
 
 
+def round_taxes_per_line(config):
+    """Round the VAT of each line: an order of lines priced tax included
+    then totals the prices the customer read (32.00 + 29.90 = 61.90, where
+    rounding the tax of the whole document would give 61.91)"""
+    from proteus import Model
+    Configuration = Model.get('account.configuration', config=config)
+    configuration = Configuration(1)
+    configuration.tax_rounding = 'line'
+    configuration.save()
+
+
 def _create_accounting(config, company, today):
     from proteus import Model, Wizard
     AccountTemplate = Model.get('account.account.template', config=config)
@@ -146,6 +157,7 @@ def _create_accounting(config, company, today):
     SequenceType = Model.get('ir.sequence.type', config=config)
     Tax = Model.get('account.tax', config=config)
 
+    round_taxes_per_line(config)
     create_chart = Wizard('account.create_chart', config=config)
     create_chart.execute('account')
     create_chart.form.account_template = AccountTemplate(

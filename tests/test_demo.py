@@ -301,7 +301,15 @@ class WebClientTestCase(unittest.TestCase):
                 try:
                     page = context.new_page()
                     page.set_default_timeout(30000)
-                    walk(page, doc)
+                    try:
+                        walk(page, doc)
+                    except Exception:
+                        # What the browser showed, for the failure report
+                        shot = Path(tempfile.gettempdir()) / (
+                            f'bolair-failure-{self._testMethodName}.png')
+                        page.screenshot(path=str(shot))
+                        print(f"screenshot: {shot}", file=sys.stderr)
+                        raise
                 finally:
                     context.close()
         finally:
@@ -328,6 +336,33 @@ class WebClientTestCase(unittest.TestCase):
 
     def test_customer_crm_tab_and_calendar(self):
         self.browse(self._walk)
+
+    def test_meeting_orders_tax_included(self):
+        "A held meeting's orders are entered with prices tax included"
+        admin = RPC(*ADMIN)
+        names = {p['code']: p['name'] for p in admin.search_read(
+                'party.party', [('code', '=', '6')], ['code', 'name'])}
+        self.browse(lambda page, doc: self._walk_meeting_orders(
+                page, doc, buyer=names['6']))
+
+    def _walk_meeting_orders(self, page, doc, buyer):
+        self.login(page, *ADMIN)
+        self.expand(page, "CRM")
+        page.locator('div.column-char[title="Réunions"]').dblclick()
+        page.get_by_role('tab', name=re.compile("^Tenue")).click()
+        # Open the meeting by its number and the order by its state (a
+        # click on a name opens the customer instead)
+        page.locator(
+            '.column-char:visible', has_text=re.compile(r'R\d{4}-\d{4}')) \
+            .first.dblclick()
+        page.get_by_role('tab', name="Commandes").click()
+        page.get_by_text(buyer).filter(visible=True).first.wait_for()
+        page.locator('.column-selection:visible', has_text="Brouillon") \
+            .first.dblclick()
+        # The order of the guest: bowls and mugs at their catalogue price
+        self.assertTrue(_shown(page, r'Prix unitaire TTC'))
+        self.assertTrue(_shown(page, r'9,90'))
+        page.screenshot(path=str(doc / 'commande-reunion-ttc.png'))
 
     def test_accountant_customer_invoices(self):
         "The accountant lists the customer invoices with their meeting"

@@ -13,13 +13,15 @@ from trytond.modules.account_invoice.tests.tools import (
     set_fiscalyear_invoice_sequences)
 from trytond.modules.company.tests.tools import create_company, get_company
 
-from ..demo import create_account_category, create_ambassador
+from ..demo import (
+    create_account_category, create_ambassador, round_taxes_per_line)
 
 AMBASSADOR_PASSWORD = 'ambassador-pass'
 
 
 def setup_crm(config):
     create_company(config=config)
+    round_taxes_per_line(config)
     create_chart(config=config)
     company = get_company(config=config)
     today = dt.date.today()
