@@ -341,20 +341,22 @@ class WebClientTestCase(unittest.TestCase):
         "A held meeting's orders are entered with prices tax included"
         admin = RPC(*ADMIN)
         names = {p['code']: p['name'] for p in admin.search_read(
-                'party.party', [('code', '=', '6')], ['code', 'name'])}
+                'party.party', [('code', 'in', ['3', '6'])], ['code', 'name'])}
         self.browse(lambda page, doc: self._walk_meeting_orders(
-                page, doc, buyer=names['6']))
+                page, doc, host=names['3'], buyer=names['6']))
 
-    def _walk_meeting_orders(self, page, doc, buyer):
+    def _walk_meeting_orders(self, page, doc, host, buyer):
         self.login(page, *ADMIN)
         self.expand(page, "CRM")
         page.locator('div.column-char[title="Réunions"]').dblclick()
         page.get_by_role('tab', name=re.compile("^Tenue")).click()
-        # Open the meeting by its number and the order by its state (a
-        # click on a name opens the customer instead)
-        page.locator(
-            '.column-char:visible', has_text=re.compile(r'R\d{4}-\d{4}')) \
-            .first.dblclick()
+        # Wait for the held meeting's row (the list reloads with the tab),
+        # then open it by its number: a click on a name opens the customer
+        row = page.locator('tr', has=page.get_by_text(host)).filter(
+            visible=True).first
+        row.wait_for()
+        row.locator('.column-char').first.dblclick()
+        self.assertTrue(_shown(page, r'R\d{4}-\d{4}'))
         page.get_by_role('tab', name="Commandes").click()
         page.get_by_text(buyer).filter(visible=True).first.wait_for()
         page.locator('.column-selection:visible', has_text="Brouillon") \
