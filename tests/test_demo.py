@@ -316,17 +316,29 @@ class WebClientTestCase(unittest.TestCase):
             shutil.rmtree(profile, ignore_errors=True)
 
     def login(self, page, login, password):
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
         page.goto(_server['url'] + '/')
         page.locator('input#login:visible').wait_for()
+        # The web client is still loading its translations and settings
+        # when the login form shows: an Enter typed then can be lost
+        page.wait_for_load_state('networkidle')
         databases = page.locator('select#database:visible')
         if databases.count():
             databases.select_option(_server['database'])
         database = page.locator('input#database:visible')
         if database.count() and not database.input_value():
             database.fill(_server['database'])
-        page.locator('input#login:visible').fill(login)
-        page.keyboard.press('Enter')
-        page.locator('input[type=password]:visible').fill(password)
+        password_field = page.locator('input[type=password]:visible')
+        for _ in range(3):
+            page.locator('input#login:visible').fill(login)
+            page.locator('input#login:visible').press('Enter')
+            try:
+                password_field.wait_for(timeout=10000)
+                break
+            except PlaywrightTimeout:
+                if not page.locator('input#login:visible').count():
+                    raise
+        password_field.fill(password)
         page.keyboard.press('Enter')
 
     def expand(self, page, title):
