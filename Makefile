@@ -74,6 +74,7 @@ test: install-test
 # Benchmarks print their figures; BENCH_ARGS="--rows 5000" for a short run
 bench: install
 	$(PY) bench/bench_import.py $(BENCH_ARGS)
+	$(PY) bench/bench_invoice.py $(BENCH_INVOICE_ARGS)
 
 clean:
 	rm -rf var/cache var/db/$(DB)-build.sqlite
