@@ -170,8 +170,8 @@ class Sale(metaclass=PoolMeta):
             post = Configuration(1).post_invoices
         with without_check_access():
             sales = cls.browse(sales)
-            cls.lock(sales)
-            write_guard(cls, sales)
+            # process locks the orders first and _process_invoice writes
+            # their guard rows and records the one invoice of each
             cls.process(sales)
             invoices = Link.invoices(sales)
             if post:
