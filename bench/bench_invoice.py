@@ -81,6 +81,7 @@ class Timing:
         self.tasks = 0.0  # queued tasks run after the commit
         self.requests = 0
         self.attempts = 0
+        self.task_names = {}  # seconds of the queued tasks by method
 
     @property
     def final(self):
@@ -90,12 +91,17 @@ class Timing:
     def add(self, other):
         for name in ['total', 'retried', 'tasks', 'requests', 'attempts']:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name, seconds in other.task_names.items():
+            self.task_names[name] = self.task_names.get(name, 0) + seconds
 
     def detail(self):
         return (f"{self.attempts} essais pour {self.requests} requête(s) : "
             f"{self.retried:.1f} s d'essais recommencés pour prendre les "
             f"verrous, {self.final:.1f} s d'essais aboutis, "
-            f"{self.tasks:.1f} s de tâches en file")
+            f"{self.tasks:.1f} s de tâches en file"
+            + (" (" + ", ".join(f"{name} {seconds:.1f} s"
+                    for name, seconds in sorted(self.task_names.items()))
+                + ")" if self.task_names else ""))
 
 
 class Bench:
@@ -142,6 +148,13 @@ class Bench:
         return self.Transaction().start(
             self.db_name, user, context=context or self.context, **extras)
 
+    def task_name(self, task_id):
+        "The model and method a queued task calls"
+        from trytond.pool import Pool
+        with self.transaction(0, {}):
+            task = Pool().get('ir.queue')(task_id)
+            return f"{task.data['model']}.{task.data['method']}"
+
     def request(self, func, *args, user=1, context=None, check_access=False,
             profiler=None):
         """Run func(*args) as trytond.protocols.dispatcher runs a request:
@@ -175,7 +188,12 @@ class Bench:
                     break
             tasks = time.perf_counter()
             while Transaction().tasks:
-                run_task(self.db_name, Transaction().tasks.pop())
+                task_id = Transaction().tasks.pop()
+                name = self.task_name(task_id)
+                task = time.perf_counter()
+                run_task(self.db_name, task_id)
+                timing.task_names[name] = (timing.task_names.get(name, 0)
+                    + time.perf_counter() - task)
             timing.tasks = time.perf_counter() - tasks
         finally:
             if profiler:

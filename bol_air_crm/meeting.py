@@ -9,7 +9,7 @@ from trytond.model import (
 from trytond.modules.company.model import employee_field
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import MeetingError
 from .sale import CONFIRMED_SALE_STATES, write_guard
@@ -460,12 +460,18 @@ class Meeting(Workflow, ModelSQL, ModelView):
         once and fix the host's reward."""
         pool = Pool()
         Sale = pool.get('sale.sale')
-        # Lock the meetings and their orders before any work, always in
-        # this order (Tryton restarts the transaction with the rows locked),
-        # then write the guard row: a second close of the same meeting
-        # waits, is retried and finds the meeting closed.
+        Configuration = pool.get('bol_air.configuration')
+        # Lock the meetings, their orders and the invoice numbering before
+        # any work, always in this order (Tryton restarts the transaction
+        # with the rows locked), then write the guard row: a second close
+        # of the same meeting waits, is retried and finds the meeting
+        # closed.
         cls.lock(meetings)
-        Sale.lock([s for m in meetings for s in m.sales])
+        with without_check_access():
+            Sale.lock_invoicing(
+                [s for m in meetings for s in m.sales
+                    if s.state != 'cancelled'],
+                post=Configuration(1).post_invoices)
         write_guard(cls, meetings)
         sales = [s for m in meetings for s in m.sales
             if s.state in {'draft', 'quotation'}]

@@ -153,6 +153,55 @@ class Sale(metaclass=PoolMeta):
             Link.record(once)
 
     @classmethod
+    def lock_invoicing(cls, sales, post=True):
+        """Take at once, before any work, the locks that processing these
+        orders and posting their invoices will ask for: the orders, and
+        when posting, the strict sequences numbering the invoices and their
+        moves and the journal periods still to create.
+
+        Tryton 8 takes a lock by starting the transaction again with it,
+        so each lock met on the way costs a replay of all the work done
+        before it: asked for here, they cost a replay of nothing. Only an
+        optimisation: a lock not foreseen here is still taken by Tryton."""
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Period = pool.get('account.period')
+        Invoice = pool.get('account.invoice')
+        JournalPeriod = pool.get('account.journal.period')
+        Sequence = pool.get('ir.sequence.strict')
+        cls.lock(sales)
+        if not post:
+            return
+        # Both numberings: an order's invoice is a credit note when it
+        # only takes back, and its amounts are not computed yet
+        to_number = {(s.company, sequence_type)
+            for s in sales
+            if s.invoice_method == 'order'
+            and s.invoice_state in {'none', 'pending'}
+            for sequence_type in ['invoice', 'credit_note']}
+        sequences, journal_periods = set(), set()
+        for company, sequence_type in to_number:
+            with Transaction().set_context(company=company.id):
+                today = Date.today()
+            invoice = Invoice(
+                company=company, type='out', invoice_date=today,
+                accounting_date=None, sequence_type_cache=sequence_type)
+            invoice.set_journal()
+            sequence, _ = invoice._number_sequence()
+            period = Period.find(company, date=today)
+            sequences.update([sequence, period.move_sequence_used])
+            if invoice.journal:
+                journal_periods.add((invoice.journal.id, period.id))
+        strict = [s for s in sequences
+            if s and s.__name__ == Sequence.__name__]
+        if strict:
+            Sequence.lock(strict)
+        if journal_periods and len(JournalPeriod.search(['OR'] + [
+                        [('journal', '=', j), ('period', '=', p)]
+                        for j, p in journal_periods])) < len(journal_periods):
+            JournalPeriod.lock()
+
+    @classmethod
     def invoice_once(cls, sales, post=None):
         """The one path from confirmed orders to customer invoices, shared
         by meetings and the portal: each order gets exactly one invoice for
@@ -170,8 +219,9 @@ class Sale(metaclass=PoolMeta):
             post = Configuration(1).post_invoices
         with without_check_access():
             sales = cls.browse(sales)
-            # process locks the orders first and _process_invoice writes
-            # their guard rows and records the one invoice of each
+            cls.lock_invoicing(sales, post=post)
+            # _process_invoice writes the guard rows of the orders and
+            # records the one invoice of each
             cls.process(sales)
             invoices = Link.invoices(sales)
             if post:
