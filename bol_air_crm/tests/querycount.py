@@ -3,7 +3,7 @@
 
     with count_statements() as counter:
         Party.read(ids, names)
-    counter.count
+    counter.count, counter.statements
 """
 from contextlib import contextmanager
 
@@ -17,10 +17,12 @@ class _Cursor:
 
     def execute(self, *args, **kwargs):
         self._counter.count += 1
+        self._counter.statements.append(str(args[0]) if args else '')
         return self._cursor.execute(*args, **kwargs)
 
     def executemany(self, *args, **kwargs):
         self._counter.count += 1
+        self._counter.statements.append(str(args[0]) if args else '')
         return self._cursor.executemany(*args, **kwargs)
 
     def __iter__(self):
@@ -34,6 +36,14 @@ class _Connection:
     def __init__(self, connection):
         self._connection = connection
         self.count = 0
+        self.statements = []  # their SQL text
+
+    def count_except_inserts(self, table):
+        """The statements but the INSERTs into table: Tryton creates the
+        records of a batch in one INSERT on PostgreSQL, one by one on
+        SQLite (ids come from its autoincrement)"""
+        return sum(1 for s in self.statements
+            if not s.startswith(f'INSERT INTO "{table}"'))
 
     def cursor(self, *args, **kwargs):
         return _Cursor(self._connection.cursor(*args, **kwargs), self)
