@@ -1,0 +1,518 @@
+# This file is part of bol_air_loyalty.
+"""Loyalty cards and their points ledger.
+
+The ledger is append-only: a move is never changed nor deleted, a mistake
+is corrected by a new move. The card's stored balance is the sum of its
+moves, written in the same statement that checks it (guard row first), and
+a database constraint keeps it from going below zero."""
+import math
+
+from dateutil.relativedelta import relativedelta
+from sql import Literal
+from sql.aggregate import Sum
+from sql.conditionals import Case, Coalesce
+from stdnum import luhn
+
+from trytond.i18n import gettext
+from trytond.model import (
+    Check, DeactivableMixin, Index, ModelSQL, ModelView, Unique, fields)
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction, without_check_access
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from bol_air_crm.sale import write_guard as guard
+
+from .exceptions import LoyaltyError, LoyaltyMoveAccessError
+
+MOVE_KINDS = [
+    ('purchase', "Purchase"),
+    ('credit', "Credit Note"),
+    ('redemption', "Redemption"),
+    ('referral', "Referral"),
+    ('bonus', "Bonus"),
+    ('expiry', "Expiry"),
+    ('correction', "Correction"),
+    ]
+
+
+def write_guard(Model, ids):
+    """Write the rows first: a concurrent transaction writing them waits,
+    then is retried and reads them again (see bol_air_crm.sale)"""
+    guard(Model, [Model(i) for i in ids])
+
+
+class Account(DeactivableMixin, ModelSQL, ModelView):
+    __name__ = 'bol_air.loyalty.account'
+    __string__ = "Loyalty Card"
+    _rec_name = 'number'
+
+    number = fields.Char(
+        "Number", readonly=True,
+        help="The card number; its last digit is a check digit.")
+    party = fields.Many2One(
+        'party.party', "Customer", required=True, ondelete='RESTRICT',
+        states={
+            'readonly': Eval('id', -1) >= 0,
+            })
+    join_date = fields.Date("Joined", required=True)
+    balance = fields.Integer(
+        "Balance", readonly=True,
+        help="Points available: the sum of the card's moves.")
+    moves = fields.One2Many(
+        'bol_air.loyalty.move', 'account', "Moves", readonly=True,
+        order=[('date', 'DESC'), ('id', 'DESC')])
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('number_unique', Unique(t, t.number),
+                'bol_air_loyalty.msg_account_number_unique'),
+            ('party_unique', Unique(t, t.party),
+                'bol_air_loyalty.msg_account_party_unique'),
+            ('balance_positive', Check(t, t.balance >= 0),
+                'bol_air_loyalty.msg_account_balance_positive'),
+            ]
+        cls._order.insert(0, ('number', 'DESC'))
+        cls._buttons.update({
+                'redeem': {
+                    'invisible': ~Eval('active', False),
+                    'depends': ['active'],
+                    },
+                })
+
+    @classmethod
+    def default_join_date(cls):
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def default_balance(cls):
+        return 0
+
+    def get_rec_name(self, name):
+        return f"{self.number} - {self.party.rec_name}"
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, operand, *extra = clause
+        if operator.startswith('!') or operator.startswith('not '):
+            bool_op = 'AND'
+        else:
+            bool_op = 'OR'
+        return [bool_op,
+            ('number', operator, operand, *extra),
+            ('party.rec_name', operator, operand, *extra),
+            ]
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        Configuration = pool.get('bol_air.configuration')
+        values = super().preprocess_values(mode, values)
+        if mode == 'create' and not values.get('number'):
+            number = Configuration(1).loyalty_card_sequence.get()
+            values['number'] = number + luhn.calc_check_digit(number)
+        # Only the sum of the moves sets the balance (update_balances)
+        values.pop('balance', None)
+        if mode == 'create':
+            values['balance'] = 0
+        return values
+
+    @classmethod
+    def copy(cls, accounts, default=None):
+        if not accounts:
+            return []
+        raise LoyaltyError(gettext('bol_air_loyalty.msg_account_copy'))
+
+    @classmethod
+    def check_number(cls, number):
+        "Whether number is a well-formed card number (check digit)"
+        return bool(number) and number.isdigit() and luhn.is_valid(number)
+
+    @classmethod
+    def add_moves(cls, values):
+        "Post the moves of values and return them (see Move.create)"
+        pool = Pool()
+        Move = pool.get('bol_air.loyalty.move')
+        return Move.create(values) if values else []
+
+    @classmethod
+    def current_balances(cls, account_ids):
+        "The sum of the moves of each card, read from the database"
+        pool = Pool()
+        Move = pool.get('bol_air.loyalty.move')
+        move = Move.__table__()
+        cursor = Transaction().connection.cursor()
+        balances = dict.fromkeys(account_ids, 0)
+        for sub_ids in _slices(account_ids):
+            cursor.execute(*move.select(
+                    move.account, Sum(move.points),
+                    where=fields.SQL_OPERATORS['in'](move.account, sub_ids),
+                    group_by=move.account))
+            for account_id, points in cursor:
+                balances[account_id] = int(points or 0)
+        return balances
+
+    @classmethod
+    def update_balances(cls, account_ids):
+        "Set the stored balance of the cards to the sum of their moves"
+        pool = Pool()
+        Move = pool.get('bol_air.loyalty.move')
+        table = cls.__table__()
+        move = Move.__table__()
+        cursor = Transaction().connection.cursor()
+        for sub_ids in _slices(account_ids):
+            cursor.execute(*table.update(
+                    [table.balance],
+                    [Coalesce(move.select(
+                                Sum(move.points),
+                                where=move.account == table.id),
+                            Literal(0))],
+                    where=fields.SQL_OPERATORS['in'](table.id, sub_ids)))
+        cls._fix_cache(account_ids)
+
+    @classmethod
+    def _fix_cache(cls, ids):
+        "Forget the cached balances that changed under the ORM"
+        transaction = Transaction()
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            if cls.__name__ in cache:
+                cache_cls = cache[cls.__name__]
+                for id_ in ids:
+                    cache_cls.pop(id_, None)
+
+    @classmethod
+    def for_parties(cls, parties):
+        "Return the active card of each party that has one"
+        accounts = cls.search([
+                ('party', 'in', [p.id for p in parties]),
+                ])
+        return {a.party.id: a for a in accounts}
+
+    @classmethod
+    def expire_points(cls, date=None):
+        """Expire the points older than the configured months that were
+        not used, the oldest first (scheduled): what was earned before
+        the limit, less all that was ever taken (uses, credit notes,
+        earlier expiries). Return the expiry moves."""
+        pool = Pool()
+        Move = pool.get('bol_air.loyalty.move')
+        Configuration = pool.get('bol_air.configuration')
+        Date = pool.get('ir.date')
+        if date is None:
+            date = Date.today()
+        limit = date - relativedelta(
+            months=Configuration(1).points_validity)
+        move = Move.__table__()
+        account = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        old = Sum(Case(
+                ((move.points > 0) & (move.date < limit), move.points),
+                else_=0))
+        taken = Sum(Case((move.points < 0, -move.points), else_=0))
+        cursor.execute(*move.join(
+                account, condition=move.account == account.id).select(
+                move.account, old - taken,
+                where=account.active == Literal(True),
+                group_by=move.account,
+                having=old > taken))
+        values = [{
+                'account': account_id,
+                'date': date,
+                'points': -int(points),
+                'kind': 'expiry',
+                } for account_id, points in cursor]
+        return Move.create(values) if values else []
+
+    @classmethod
+    def award_referrals(cls, meetings):
+        """The customer who brought the host of her first meeting earns the
+        referral points, once per meeting (unique origin)."""
+        pool = Pool()
+        Configuration = pool.get('bol_air.configuration')
+        Meeting = pool.get('bol_air.meeting')
+        Move = pool.get('bol_air.loyalty.move')
+        points = Configuration(1).referral_points
+        meetings = [m for m in meetings
+            if m.state == 'closed' and m.host.referrer]
+        if not points or not meetings:
+            return []
+        accounts = cls.for_parties({m.host.referrer for m in meetings})
+        meetings = [m for m in meetings if m.host.referrer.id in accounts]
+        if not meetings:
+            return []
+        # The host's first meeting: none of hers closed before, and no
+        # referral paid yet for one of hers
+        closed = Meeting.search([
+                ('host', 'in', [m.host.id for m in meetings]),
+                ('state', '=', 'closed'),
+                ])
+        paid = {m.origin.host for m in Move.search([
+                    ('kind', '=', 'referral'),
+                    ('origin', 'in', [str(m) for m in closed]),
+                    ])}
+        values = []
+        for meeting in sorted(meetings, key=lambda m: (m.date, m.id)):
+            host = meeting.host
+            if host in paid or any(
+                    (m.date, m.id) < (meeting.date, meeting.id)
+                    for m in closed if m.host == host):
+                continue
+            paid.add(host)
+            values.append({
+                    'account': accounts[host.referrer.id].id,
+                    'points': points,
+                    'kind': 'referral',
+                    'origin': str(meeting),
+                    })
+        return Move.create(values) if values else []
+
+    @classmethod
+    @ModelView.button_action('bol_air_loyalty.wizard_redeem')
+    def redeem(cls, accounts):
+        pass
+
+    def redeem_points(self, step):
+        """Exchange the points of step for a voucher; return the voucher.
+        The move and the voucher are written in the same transaction
+        after the card's guard row."""
+        pool = Pool()
+        Voucher = pool.get('bol_air.voucher')
+        if not self.active:
+            raise LoyaltyError(gettext(
+                    'bol_air_loyalty.msg_account_inactive',
+                    account=self.rec_name))
+        # The button's access is the check: staff who may exchange points
+        # may not write moves nor vouchers by hand
+        with without_check_access():
+            write_guard(self.__class__, [self.id])
+            balance = self.current_balances([self.id])[self.id]
+            if balance < step.points:
+                raise LoyaltyError(gettext(
+                        'bol_air_loyalty.msg_account_balance_insufficient',
+                        account=self.rec_name, balance=balance,
+                        points=step.points))
+            voucher, = Voucher.issue([{
+                        'party': self.party.id,
+                        'amount': step.amount,
+                        'kind': 'redemption',
+                        'origin': str(self),
+                        }])
+            self.add_moves([{
+                        'account': self.id,
+                        'points': -step.points,
+                        'kind': 'redemption',
+                        'origin': str(voucher),
+                        }])
+        return voucher
+
+
+def _slices(ids, size=500):
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
+class Move(ModelSQL, ModelView):
+    __name__ = 'bol_air.loyalty.move'
+    __string__ = "Loyalty Move"
+
+    account = fields.Many2One(
+        'bol_air.loyalty.account', "Card", required=True,
+        ondelete='RESTRICT')
+    party = fields.Function(
+        fields.Many2One('party.party', "Customer"),
+        'get_party', searcher='search_party')
+    date = fields.Date("Date", required=True)
+    points = fields.Integer("Points", required=True)
+    kind = fields.Selection(MOVE_KINDS, "Kind", required=True, sort=False)
+    origin = fields.Reference(
+        "Origin", selection='get_origins',
+        help="What the points come from or went to.")
+    reason = fields.Char(
+        "Reason",
+        states={
+            'required': Eval('kind') == 'correction',
+            })
+    unrecovered = fields.Integer(
+        "Unrecovered Points",
+        help="Points a credit note should have taken back but the "
+        "customer had already used.")
+    recorded_by = fields.Function(
+        fields.Many2One('res.user', "Recorded by"), 'get_recorded_by')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('points_not_zero',
+                Check(t, (t.points != 0) | (t.unrecovered > 0)),
+                'bol_air_loyalty.msg_move_points_zero'),
+            # One move of a kind per origin: an invoice earns once, a
+            # credit note takes back once, a voucher is paid once
+            ('origin_unique', Unique(t, t.kind, t.origin),
+                'bol_air_loyalty.msg_move_origin_unique'),
+            ]
+        cls._sql_indexes.add(Index(
+                t, (t.account, Index.Range()), (t.date, Index.Range())))
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def default_date(cls):
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def _get_origins(cls):
+        return [
+            'account.invoice', 'bol_air.voucher', 'bol_air.meeting',
+            'bol_air.loyalty.move']
+
+    @classmethod
+    def get_origins(cls):
+        pool = Pool()
+        IrModel = pool.get('ir.model')
+        models = cls._get_origins()
+        return [(None, '')] + [
+            (m, IrModel.get_name(m)) for m in models]
+
+    def get_party(self, name):
+        return self.account.party.id
+
+    @classmethod
+    def search_party(cls, name, clause):
+        return [('account.party' + clause[0][len(name):], *clause[1:])]
+
+    def get_recorded_by(self, name):
+        return self.create_uid.id if self.create_uid else None
+
+    def get_rec_name(self, name):
+        return f"{self.account.number} {self.points:+d}"
+
+    @classmethod
+    def create(cls, vlist):
+        """Post moves: the cards are written first (guard row), their
+        balance read again and checked, then the moves created and the
+        balance set to the sum of the moves in one statement. The
+        constraint on the card backs the check."""
+        pool = Pool()
+        Account = pool.get('bol_air.loyalty.account')
+        account_ids = sorted({v['account'] for v in vlist})
+        write_guard(Account, account_ids)
+        balances = Account.current_balances(account_ids)
+        for value in vlist:
+            balances[value['account']] += value.get('points') or 0
+        negative = [a for a, b in balances.items() if b < 0]
+        if negative:
+            account = Account(negative[0])
+            raise LoyaltyError(gettext(
+                    'bol_air_loyalty.msg_account_balance_insufficient',
+                    account=account.rec_name,
+                    balance=Account.current_balances([account.id])[
+                        account.id],
+                    points=-sum(v.get('points') or 0 for v in vlist
+                        if v['account'] == account.id)))
+        moves = super().create(vlist)
+        Account.update_balances(account_ids)
+        return moves
+
+    @classmethod
+    def check_modification(cls, mode, moves, values=None, external=False):
+        super().check_modification(
+            mode, moves, values=values, external=external)
+        if mode in {'write', 'delete'}:
+            raise LoyaltyMoveAccessError(gettext(
+                    'bol_air_loyalty.msg_move_append_only'))
+
+    @classmethod
+    def copy(cls, moves, default=None):
+        if not moves:
+            return []
+        raise LoyaltyMoveAccessError(gettext(
+                'bol_air_loyalty.msg_move_append_only'))
+
+    @classmethod
+    def earn_from_invoices(cls, invoices):
+        """Credit the points of posted customer invoices and take back
+        those of credit notes, once each (unique origin)."""
+        pool = Pool()
+        Configuration = pool.get('bol_air.configuration')
+        Account = pool.get('bol_air.loyalty.account')
+        invoices = [i for i in invoices
+            if i.type == 'out' and i.state in {'posted', 'paid'}]
+        if not invoices:
+            return []
+        accounts = Account.for_parties({i.party for i in invoices})
+        invoices = [i for i in invoices if i.party.id in accounts]
+        if not invoices:
+            return []
+        done = {str(m.origin) for m in cls.search([
+                    ('origin', 'in', [str(i) for i in invoices]),
+                    ('kind', 'in', ['purchase', 'credit']),
+                    ])}
+        rate = Configuration(1).points_rate
+        account_ids = sorted({accounts[i.party.id].id for i in invoices})
+        write_guard(Account, account_ids)
+        balances = Account.current_balances(account_ids)
+        values = []
+        for invoice in invoices:
+            if str(invoice) in done:
+                continue
+            account = accounts[invoice.party.id]
+            points = math.floor(abs(invoice.untaxed_amount) * rate)
+            if not points:
+                continue
+            value = {
+                'account': account.id,
+                'date': invoice.invoice_date,
+                'origin': str(invoice),
+                }
+            if invoice.untaxed_amount > 0:
+                value.update(points=points, kind='purchase')
+            else:
+                # The points already used cannot be taken back: the move
+                # says how many were not
+                taken = min(points, balances[account.id])
+                value.update(
+                    points=-taken, kind='credit', unrecovered=points - taken)
+            balances[account.id] += value['points']
+            values.append(value)
+        return Account.add_moves(values)
+
+
+class RedeemStart(ModelView):
+    __name__ = 'bol_air.loyalty.redeem.start'
+    __string__ = "Redeem Points"
+
+    account = fields.Many2One(
+        'bol_air.loyalty.account', "Card", readonly=True)
+    balance = fields.Integer("Balance", readonly=True)
+    step = fields.Many2One(
+        'bol_air.loyalty.redemption.step', "Voucher", required=True,
+        domain=[('points', '<=', Eval('balance', 0))],
+        help="The points exchanged and the amount of the voucher.")
+
+
+class Redeem(Wizard):
+    "Exchange points for a voucher"
+    __name__ = 'bol_air.loyalty.redeem'
+
+    start = StateView(
+        'bol_air.loyalty.redeem.start',
+        'bol_air_loyalty.redeem_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Redeem", 'redeem', 'tryton-ok', default=True),
+            ])
+    redeem = StateTransition()
+
+    def default_start(self, fields):
+        return {
+            'account': self.record.id,
+            'balance': self.record.balance,
+            }
+
+    def transition_redeem(self):
+        self.record.redeem_points(self.start.step)
+        return 'end'
