@@ -74,14 +74,27 @@ def build(config, annex_path, today=None):
         today = dt.date.today()
     company = _create_company(config)
     accounts, tax = _create_accounting(config, company, today)
-    _create_products(config, accounts, tax)
+    category = _create_products(config, accounts, tax)
     ambassadors = _create_ambassadors(config, company)
     _create_accountant(config, company)
     customers = load_annex(config, annex_path)
+    _extend(config, 'bol_air_loyalty', category=category,
+        customers=customers)
     _create_meetings(config, company, customers, ambassadors, today)
     _create_interactions(config, customers, ambassadors, today)
     _close_config_wizard(config)
     return True
+
+
+def _extend(config, module, **kwargs):
+    """Let an activated module add its part of the demo: its
+    ``demo.build(config, **kwargs)``"""
+    import importlib
+
+    from proteus import Model
+    Module = Model.get('ir.module', config=config)
+    if Module.find([('name', '=', module), ('state', '=', 'activated')]):
+        importlib.import_module(f'{module}.demo').build(config, **kwargs)
 
 
 def _close_config_wizard(config):
@@ -243,6 +256,7 @@ def _create_products(config, accounts, tax):
             account_category=category)
         template.products[0].suffix_code = code
         template.save()
+    return category
 
 
 def create_ambassador(config, company, name, login, password, lang=None):

@@ -187,6 +187,42 @@ class DemoDataTestCase(unittest.TestCase):
             (_decimal(closed['sales_amount']) / 10).quantize(
                 Decimal('0.01')))
 
+    def test_loyalty_demo(self):
+        """The closed meeting's buyers with a card earned their points and
+        its host got her voucher; Maryse sees only her customers' cards"""
+        rpc = RPC(*ADMIN)
+        closed, = rpc.search_read(
+            'bol_air.meeting', [('state', '=', 'closed')],
+            ['host', 'host_reward', 'sales'])
+        voucher, = rpc.search_read(
+            'bol_air.voucher', [('kind', '=', 'host_reward')],
+            ['party', 'amount', 'remaining', 'state'])
+        self.assertEqual(voucher['party'], closed['host'])
+        self.assertEqual(
+            _decimal(voucher['amount']), _decimal(closed['host_reward']))
+        self.assertEqual(voucher['state'], 'valid')
+        cards = rpc.search_read(
+            'bol_air.loyalty.account', [],
+            ['party', 'balance', 'party.ambassador'])
+        sales = rpc.search_read(
+            'sale.sale', [('id', 'in', closed['sales'])],
+            ['party', 'untaxed_amount'])
+        by_party = {c['party']: c for c in cards}
+        earned = [s for s in sales if s['party'] in by_party]
+        self.assertTrue(earned)
+        for sale in earned:
+            self.assertEqual(
+                by_party[sale['party']]['balance'],
+                int(_decimal(sale['untaxed_amount'])))
+        maryse = RPC(*MARYSE)
+        seen = maryse.search_read(
+            'bol_air.loyalty.account', [], ['party.ambassador.rec_name'])
+        self.assertTrue(seen)
+        self.assertLess(len(seen), len(cards))
+        self.assertEqual(
+            {c['party.']['ambassador.']['rec_name'] for c in seen},
+            {"Maryse Brun"})
+
     def test_ambassador_sees_only_her_customers(self):
         "Maryse Brun logs in and sees only her customers and meetings"
         rpc = RPC(*MARYSE)
