@@ -12,7 +12,7 @@ export TRYTOND_WEB__ROOT := $(CURDIR)/$(SAO)
 # PostgreSQL used by the second leg of `make test` when it is reachable
 PG_URI ?= postgresql://postgres@127.0.0.1:5432/
 
-.PHONY: run test bench install install-test sao demo chromium clean
+.PHONY: run test bench install install-test sao demo chromium pango clean
 
 run: install sao demo
 	@echo "Web client: http://localhost:8000  (admin / admin-demo)"
@@ -25,13 +25,20 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PIP) install -q --no-deps -e .
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed pango
+# WeasyPrint (PDF of the loyalty card) needs Pango from Debian
+pango:
+	@ldconfig -p | grep -q libpangoft2-1.0 || { \
+		echo "Installing Debian's Pango for the PDF reports"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -q && \
+		$$SUDO apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0; }
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	$(PIP) install -q -r requirements-test.txt
 	touch $@
 
-install-test: $(VENV)/.installed-test chromium sao
+install-test: $(VENV)/.installed-test pango chromium sao
 
 $(SAO)/.installed:
 	rm -rf var/sao && mkdir -p var/sao
@@ -75,6 +82,7 @@ test: install-test
 bench: install
 	$(PY) bench/bench_import.py $(BENCH_ARGS)
 	$(PY) bench/bench_invoice.py $(BENCH_INVOICE_ARGS)
+	$(PY) bench/bench_loyalty.py $(BENCH_LOYALTY_ARGS)
 
 clean:
 	rm -rf var/cache var/db/$(DB)-build.sqlite

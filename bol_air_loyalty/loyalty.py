@@ -9,8 +9,9 @@ import math
 
 from dateutil.relativedelta import relativedelta
 from sql import Literal
-from sql.aggregate import Sum
+from sql.aggregate import Min, Sum
 from sql.conditionals import Case, Coalesce
+from sql.functions import Abs, DateTrunc
 from stdnum import luhn
 
 from trytond.i18n import gettext
@@ -18,6 +19,7 @@ from trytond.model import (
     Check, DeactivableMixin, Index, ModelSQL, ModelView, Unique, fields)
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.report import Report
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -82,6 +84,22 @@ class Account(DeactivableMixin, ModelSQL, ModelView):
                     'depends': ['active'],
                     },
                 })
+
+    @property
+    def number_formatted(self):
+        "The number by groups of 4 digits, as printed on the card"
+        number = self.number or ''
+        return ' '.join(number[i:i + 4] for i in range(0, len(number), 4))
+
+    @property
+    def company_name(self):
+        pool = Pool()
+        Company = pool.get('company.company')
+        company_id = Transaction().context.get('company')
+        if company_id:
+            return Company(company_id).party.name
+        companies = Company.search([], limit=1)
+        return companies[0].party.name if companies else ''
 
     @classmethod
     def default_join_date(cls):
@@ -516,3 +534,53 @@ class Redeem(Wizard):
     def transition_redeem(self):
         self.record.redeem_points(self.start.step)
         return 'end'
+
+
+class CardReport(Report):
+    "The printable loyalty card (PDF, credit card size)"
+    __name__ = 'bol_air.loyalty.account.card'
+
+
+class MoveMonthly(ModelSQL, ModelView):
+    "Points issued, redeemed, taken back and expired by month"
+    __name__ = 'bol_air.loyalty.move.monthly'
+    __string__ = "Loyalty Points per Month"
+
+    month = fields.Date("Month")
+    issued = fields.Integer(
+        "Issued", help="Points earned: purchases, referrals, bonuses.")
+    redeemed = fields.Integer(
+        "Redeemed", help="Points exchanged for vouchers.")
+    taken_back = fields.Integer(
+        "Taken Back", help="Points of credit notes and corrections.")
+    expired = fields.Integer("Expired")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('month', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Move = pool.get('bol_air.loyalty.move')
+        move = Move.__table__()
+        # Grouped in an outer query: PostgreSQL does not match the
+        # parameter of DATE_TRUNC in GROUP BY with the one in SELECT
+        moves = move.select(
+            move.id, move.points, move.kind,
+            cls.month.sql_cast(DateTrunc('month', move.date)).as_('month'))
+
+        def total(condition):
+            return Sum(Case((condition, Abs(moves.points)), else_=0))
+        redemption = moves.kind == 'redemption'
+        expiry = moves.kind == 'expiry'
+        return moves.select(
+            Min(moves.id).as_('id'),
+            moves.month.as_('month'),
+            total(moves.points > 0).as_('issued'),
+            total((moves.points < 0) & redemption).as_('redeemed'),
+            total((moves.points < 0) & ~redemption & ~expiry).as_(
+                'taken_back'),
+            total((moves.points < 0) & expiry).as_('expired'),
+            group_by=[moves.month])

@@ -3,7 +3,7 @@ spending the same points or the same voucher at the same moment never
 spend more than there is.
 
 Each round gives a fresh card 250 points and a fresh customer a 30 €
-voucher with 20 draft orders of 12 € deducting it, then makes 20 attempts
+voucher with 20 quotations of 12 € deducting it, then makes 20 attempts
 to exchange 100 of the points and 20 attempts to confirm one of the
 orders, all at once: exactly 2 exchanges and 2 orders go through, the
 others are refused with the user's message (no other error). On
@@ -86,8 +86,8 @@ class LoyaltyConcurrencyTestCase(unittest.TestCase):
             cls.context = User.get_preferences(context_only=True)
 
     def create_round(self, index):
-        """A card with POINTS points, and a voucher with ATTEMPTS draft
-        orders deducting it; return their ids"""
+        """A card with POINTS points, and a voucher with ATTEMPTS
+        quotations deducting it; return their ids"""
         with Transaction().start(
                 DB_NAME, USER, context=self.context) as transaction:
             pool = Pool()
@@ -131,6 +131,8 @@ class LoyaltyConcurrencyTestCase(unittest.TestCase):
             for sale in Sale.browse(sales):
                 self.assertEqual(sale.total_amount, ORDER)
                 sale.apply_voucher(voucher)
+            # Quotations: the customer confirms them
+            Sale.quote(Sale.browse(sales))
             transaction.commit()
             return card.id, step.id, voucher.id, [s.id for s in sales]
 
@@ -145,9 +147,7 @@ class LoyaltyConcurrencyTestCase(unittest.TestCase):
         def confirm(sale_id):
             def func():
                 Sale = Pool().get('sale.sale')
-                sales = Sale.browse([sale_id])
-                Sale.quote(sales)
-                Sale.confirm(sales)
+                Sale.confirm(Sale.browse([sale_id]))
             return func
 
         calls = [('redeem', redeem)] * ATTEMPTS + [
