@@ -458,6 +458,7 @@ class Move(ModelSQL, ModelView):
         pool = Pool()
         Configuration = pool.get('bol_air.configuration')
         Account = pool.get('bol_air.loyalty.account')
+        InvoiceLine = pool.get('account.invoice.line')
         invoices = [i for i in invoices
             if i.type == 'out' and i.state in {'posted', 'paid'}]
         if not invoices:
@@ -470,6 +471,16 @@ class Move(ModelSQL, ModelView):
                     ('origin', 'in', [str(i) for i in invoices]),
                     ('kind', 'in', ['purchase', 'credit']),
                     ])}
+        # A credit note takes back nothing of invoices that earned nothing
+        # (posted before the customer joined)
+        credited = {i: {l.origin.invoice for l in i.lines
+                if isinstance(l.origin, InvoiceLine)}
+            for i in invoices if i.untaxed_amount < 0}
+        sources = {str(i) for c in credited.values() for i in c}
+        earned = {str(m.origin) for m in cls.search([
+                    ('origin', 'in', list(sources)),
+                    ('kind', '=', 'purchase'),
+                    ])} if sources else set()
         rate = Configuration(1).points_rate
         account_ids = sorted({accounts[i.party.id].id for i in invoices})
         write_guard(Account, account_ids)
@@ -477,6 +488,9 @@ class Move(ModelSQL, ModelView):
         values = []
         for invoice in invoices:
             if str(invoice) in done:
+                continue
+            if credited.get(invoice) and not any(
+                    str(i) in earned for i in credited[invoice]):
                 continue
             account = accounts[invoice.party.id]
             points = math.floor(abs(invoice.untaxed_amount) * rate)
