@@ -82,6 +82,7 @@ def build(config, annex_path, today=None):
         customers=customers)
     _create_meetings(config, company, customers, ambassadors, today)
     _create_interactions(config, customers, ambassadors, today)
+    _extend(config, 'bol_air_gdpr', customers=customers)
     _close_config_wizard(config)
     return True
 

@@ -223,6 +223,30 @@ class DemoDataTestCase(unittest.TestCase):
             {c['party.']['ambassador.']['rec_name'] for c in seen},
             {"Maryse Brun"})
 
+    def test_consent_demo(self):
+        """The closed meeting's buyers signed the newsletter and SMS forms
+        there; one withdrew the SMS since"""
+        rpc = RPC(*ADMIN)
+        closed, = rpc.search_read(
+            'bol_air.meeting', [('state', '=', 'closed')], ['sales'])
+        buyers = {s['party'] for s in rpc.search_read(
+                'sale.sale', [('id', 'in', closed['sales'])], ['party'])}
+        subscribed = rpc.search_read(
+            'party.party',
+            [('consent_purposes.code', '=', 'newsletter')], ['code'])
+        self.assertEqual({p['id'] for p in subscribed}, buyers)
+        texting = rpc.search_read(
+            'party.party', [('consent_purposes.code', '=', 'sms')],
+            ['code'])
+        self.assertEqual(len(texting), len(buyers) - 1)
+        self.assertNotIn('14', {p['code'] for p in texting})
+        entries = rpc.search_read(
+            'bol_air.gdpr.consent', [('channel', '=', 'paper')],
+            ['meeting', 'text_version'])
+        self.assertEqual(len(entries), 2 * len(buyers))
+        self.assertTrue(all(e['meeting'] == closed['id'] and e['text_version']
+                for e in entries))
+
     def test_ambassador_sees_only_her_customers(self):
         "Maryse Brun logs in and sees only her customers and meetings"
         rpc = RPC(*MARYSE)
@@ -413,6 +437,26 @@ class WebClientTestCase(unittest.TestCase):
         self.assertTrue(_shown(page, r'Prix unitaire TTC'))
         self.assertTrue(_shown(page, r'9,90'))
         page.screenshot(path=str(doc / 'commande-reunion-ttc.png'))
+
+    def test_loyalty_and_consent_screens(self):
+        "The loyalty and GDPR screens open without error, in French"
+        self.browse(self._walk_loyalty_consents)
+
+    def _walk_loyalty_consents(self, page, doc):
+        errors = []
+        page.on('pageerror', lambda error: errors.append(str(error)))
+        self.login(page, *ADMIN)
+        self.expand(page, "Fidélité")
+        page.locator('div.column-char[title="Points par mois"]').dblclick()
+        page.get_by_text("Émis").first.wait_for()
+        page.screenshot(path=str(doc / 'fidelite-points-par-mois.png'))
+        page.locator('div.column-char[title="Cartes"]').dblclick()
+        page.get_by_text("VERDOU Anna").first.wait_for()
+        self.expand(page, "RGPD")
+        page.locator('div.column-char[title="Consentements"]').dblclick()
+        page.get_by_text("Lettre d'information par e-mail").first.wait_for()
+        page.screenshot(path=str(doc / 'rgpd-consentements.png'))
+        self.assertEqual(errors, [])
 
     def test_accountant_customer_invoices(self):
         "The accountant lists the customer invoices with their meeting"

@@ -1,0 +1,51 @@
+# This file is part of bol_air_gdpr.
+from trytond.model import fields
+from trytond.pool import Pool, PoolMeta
+
+
+class Party(metaclass=PoolMeta):
+    __name__ = 'party.party'
+
+    consents = fields.One2Many(
+        'bol_air.gdpr.consent', 'party', "Consent History", readonly=True)
+    consent_statuses = fields.One2Many(
+        'bol_air.gdpr.consent.status', 'party', "Consents", readonly=True)
+    consent_purposes = fields.Function(
+        fields.Many2Many(
+            'bol_air.gdpr.purpose', None, None, "Consented Purposes",
+            help="The purposes the person's latest entry agrees to."),
+        'get_consent_purposes', searcher='search_consent_purposes')
+
+    @classmethod
+    def get_consent_purposes(cls, parties, name):
+        pool = Pool()
+        Consent = pool.get('bol_air.gdpr.consent')
+        Purpose = pool.get('bol_air.gdpr.purpose')
+        purposes = [p.id for p in Purpose.search([])]
+        status = Consent.current_status([p.id for p in parties], purposes)
+        result = {p.id: [] for p in parties}
+        for (party_id, purpose_id), value in sorted(status.items()):
+            if value == 'given':
+                result[party_id].append(purpose_id)
+        return result
+
+    @classmethod
+    def search_consent_purposes(cls, name, clause):
+        "Persons whose current consent covers the purpose(s) searched"
+        pool = Pool()
+        Consent = pool.get('bol_air.gdpr.consent')
+        Purpose = pool.get('bol_air.gdpr.purpose')
+        _, operator, value, *extra = clause
+        nested = clause[0][len(name) + 1:]
+        if nested or isinstance(value, str):
+            field = nested or 'rec_name'
+            purposes = Purpose.search([(field, operator, value, *extra)])
+            operator = 'in'
+            value = [p.id for p in purposes]
+        if operator in {'=', 'in'}:
+            ids = [value] if operator == '=' else list(value or [])
+            return [('id', 'in', Consent.current_query(ids))]
+        if operator in {'!=', 'not in'}:
+            ids = [value] if operator == '!=' else list(value or [])
+            return [('id', 'not in', Consent.current_query(ids))]
+        raise ValueError(f"unsupported operator: {operator}")

@@ -1,0 +1,129 @@
+# This file is part of bol_air_gdpr.
+import datetime as dt
+
+from trytond.modules.company.tests import CompanyTestMixin
+from trytond.modules.party.tests import (
+    PartyCheckEraseMixin, PartyCheckReplaceMixin)
+from trytond.pool import Pool
+from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
+
+from bol_air_crm.tests.querycount import count_statements
+
+from ..exceptions import ConsentAccessError, PurposeTextError
+
+NOW = dt.datetime(2026, 11, 23, 10, 0)
+
+
+class BolAirGdprTestCase(
+        PartyCheckEraseMixin, PartyCheckReplaceMixin, CompanyTestMixin,
+        ModuleTestCase):
+    "Test Bol d'Air GDPR module"
+    module = 'bol_air_gdpr'
+
+    def _parties(self, count, prefix="P"):
+        Party = Pool().get('party.party')
+        return Party.create([{'name': f"{prefix}{i}"} for i in range(count)])
+
+    def _entries(self, *entries):
+        "Create (party, purpose code, status, minutes after NOW) entries"
+        pool = Pool()
+        Consent = pool.get('bol_air.gdpr.consent')
+        Purpose = pool.get('bol_air.gdpr.purpose')
+        values = []
+        for party, code, status, minutes in entries:
+            purpose = Purpose.by_code(code)
+            values.append({
+                    'party': party.id, 'purpose': purpose.id,
+                    'status': status, 'channel': 'phone',
+                    'text_version': purpose.current_text.id,
+                    'date': NOW + dt.timedelta(minutes=minutes),
+                    })
+        return Consent.create(values)
+
+    @with_transaction()
+    def test_latest_entry_wins(self):
+        "The current status is the latest entry, the last one at a tie"
+        pool = Pool()
+        Consent = pool.get('bol_air.gdpr.consent')
+        Purpose = pool.get('bol_air.gdpr.purpose')
+        Party = pool.get('party.party')
+        anne, berthe, claire = self._parties(3)
+        self._entries(
+            (anne, 'newsletter', 'given', 0),
+            (anne, 'newsletter', 'withdrawn', 5),
+            (berthe, 'newsletter', 'withdrawn', 0),
+            (berthe, 'newsletter', 'given', 5),
+            # Same second: the entry recorded last counts
+            (claire, 'newsletter', 'given', 0),
+            (claire, 'newsletter', 'withdrawn', 0),
+            (claire, 'sms', 'given', 0))
+        newsletter = Purpose.by_code('newsletter')
+        sms = Purpose.by_code('sms')
+        self.assertEqual(
+            Party.search([('consent_purposes', '=', newsletter.id)]),
+            [berthe])
+        self.assertEqual(
+            Party.search([('consent_purposes.code', '=', 'sms')]), [claire])
+        self.assertEqual(
+            Consent.current_status(
+                [anne.id, berthe.id, claire.id], [newsletter.id, sms.id]),
+            {(anne.id, newsletter.id): 'withdrawn',
+                (berthe.id, newsletter.id): 'given',
+                (claire.id, newsletter.id): 'withdrawn',
+                (claire.id, sms.id): 'given'})
+
+    @with_transaction()
+    def test_history_only_altered_by_administrator(self):
+        "Without access checks too, only an administrator alters history"
+        pool = Pool()
+        Consent = pool.get('bol_air.gdpr.consent')
+        User = pool.get('res.user')
+        anne, = self._parties(1)
+        consent, = self._entries((anne, 'newsletter', 'given', 0))
+        clerk, = User.create([{'name': "Employé", 'login': 'clerk'}])
+        with Transaction().set_user(clerk.id):
+            with self.assertRaises(ConsentAccessError):
+                Consent.write([Consent(consent.id)], {'status': 'withdrawn'})
+            with self.assertRaises(ConsentAccessError):
+                Consent.delete([Consent(consent.id)])
+        with Transaction().set_user(1):  # admin
+            Consent.write([Consent(consent.id)], {'comment': "Corrigé"})
+        self.assertEqual(Consent(consent.id).comment, "Corrigé")
+
+    @with_transaction()
+    def test_wording_frozen(self):
+        "A wording's text is never rewritten; a new one is a new version"
+        pool = Pool()
+        Text = pool.get('bol_air.gdpr.purpose.text')
+        Purpose = pool.get('bol_air.gdpr.purpose')
+        newsletter = Purpose.by_code('newsletter')
+        first = newsletter.current_text
+        with self.assertRaises(PurposeTextError):
+            Text.write([first], {'text': "Autre"})
+        with self.assertRaises(PurposeTextError):
+            Text.delete([first])
+        second, = Text.create([{'purpose': newsletter.id, 'text': "V2"}])
+        self.assertEqual(second.version, 2)
+        self.assertEqual(second.hash, Text.digest("V2"))
+        self.assertEqual(Purpose(newsletter.id).current_text, second)
+
+    @with_transaction()
+    def test_consent_purposes_statement_count(self):
+        "Reading the consents of 1 or 40 persons takes the same statements"
+        pool = Pool()
+        Party = pool.get('party.party')
+        counts = []
+        for count in [1, 40]:
+            parties = self._parties(count, prefix=f"N{count}-")
+            self._entries(*[(p, 'newsletter', 'given', 0) for p in parties])
+            with count_statements() as counter:
+                rows = Party.read(
+                    [p.id for p in parties], ['consent_purposes'])
+            self.assertTrue(all(len(r['consent_purposes']) == 1
+                    for r in rows))
+            counts.append(counter.count)
+        self.assertEqual(counts[0], counts[1], counts)
+
+
+del ModuleTestCase
