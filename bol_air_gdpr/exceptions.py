@@ -14,3 +14,7 @@ class ConsentAccessError(AccessError):
 
 class PurposeTextError(UserError):
     pass
+
+
+class RequestError(UserError):
+    pass

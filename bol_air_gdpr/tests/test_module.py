@@ -1,6 +1,8 @@
 # This file is part of bol_air_gdpr.
 import datetime as dt
 
+from trytond.model.exceptions import (
+    DomainValidationError, RequiredValidationError)
 from trytond.modules.company.tests import CompanyTestMixin
 from trytond.modules.party.tests import (
     PartyCheckEraseMixin, PartyCheckReplaceMixin)
@@ -10,7 +12,7 @@ from trytond.transaction import Transaction
 
 from bol_air_crm.tests.querycount import count_statements
 
-from ..exceptions import ConsentAccessError, PurposeTextError
+from ..exceptions import ConsentAccessError, PurposeTextError, RequestError
 
 NOW = dt.datetime(2026, 11, 23, 10, 0)
 
@@ -124,6 +126,74 @@ class BolAirGdprTestCase(
                     for r in rows))
             counts.append(counter.count)
         self.assertEqual(counts[0], counts[1], counts)
+
+    @with_transaction()
+    def test_request_due_date_and_extension(self):
+        "One month to answer, two more at most once the person was told"
+        pool = Pool()
+        Request = pool.get('bol_air.gdpr.request')
+        anne, = self._parties(1)
+        received = dt.date(2026, 9, 30)
+        request, = Request.create([{
+                    'party': anne.id, 'kind': 'access',
+                    'received_date': received}])
+        self.assertEqual(request.due_date, dt.date(2026, 10, 30))
+        # The date the person was told is required with an extension
+        with self.assertRaises(RequiredValidationError):
+            Request.write([request], {'extension_months': 2})
+        Request.write([request], {
+                'extension_months': 2,
+                'extension_notified': dt.date(2026, 10, 20)})
+        self.assertEqual(Request(request.id).due_date, dt.date(2026, 12, 30))
+        with self.assertRaises(DomainValidationError):
+            Request.write([request], {'extension_months': 3})
+
+    @with_transaction()
+    def test_overdue_requests(self):
+        "The overdue list holds the open requests past their due date"
+        pool = Pool()
+        Request = pool.get('bol_air.gdpr.request')
+        anne, = self._parties(1)
+        today = dt.date(2026, 11, 23)
+        late, extended, recent, closed = Request.create([{
+                    'party': anne.id, 'kind': kind,
+                    'received_date': received,
+                    'extension_months': extension,
+                    'extension_notified': received if extension else None,
+                    } for kind, received, extension in [
+                    ('access', dt.date(2026, 10, 20), 0),
+                    ('erasure', dt.date(2026, 10, 1), 2),
+                    ('opposition', dt.date(2026, 11, 1), 0),
+                    ('portability', dt.date(2026, 9, 1), 0),
+                    ]])
+        Request.write([closed], {
+                'state': 'done', 'outcome': "Fichier envoyé"})
+        self.assertEqual(Request.search([
+                    ('state', 'not in', ['done', 'refused']),
+                    ('due_date', '<', today),
+                    ]), [late])
+
+    @with_transaction()
+    def test_request_workflow_checks(self):
+        "Identity is checked before handling, an outcome before closing"
+        pool = Pool()
+        Request = pool.get('bol_air.gdpr.request')
+        anne, = self._parties(1)
+        request, = Request.create([{'party': anne.id, 'kind': 'erasure'}])
+        with self.assertRaises(RequestError):
+            Request.start([request])
+        Request.write([request], {
+                'identity_checked': True,
+                'identity_check': "Rappelée au numéro du fichier"})
+        Request.start([request])
+        with self.assertRaises(RequestError):
+            Request.done([request])
+        Request.write([request], {'outcome': "Effacée le jour même"})
+        Request.done([request])
+        request = Request(request.id)
+        self.assertEqual(request.state, 'done')
+        self.assertEqual(
+            request.closed_date, Pool().get('ir.date').today())
 
 
 del ModuleTestCase
