@@ -9,6 +9,7 @@ from trytond.model import (
     DeactivableMixin, ModelSQL, ModelView, Unique, fields)
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import PurposeTextError
 
@@ -33,6 +34,7 @@ class Purpose(DeactivableMixin, ModelSQL, ModelView):
         LEGAL_BASES, "Legal Basis", required=True, sort=False,
         help="Consent: only with the person's current consent. The other "
         "bases apply unless the person opposed.")
+    legal_basis_string = legal_basis.translated('legal_basis')
     data_categories = fields.Text(
         "Data Categories", translate=True,
         help="The kinds of personal data processed.")
@@ -153,3 +155,70 @@ class PurposeText(ModelSQL, ModelView):
         default = default.copy() if default is not None else {}
         default.setdefault('version', None)
         return super().copy(texts, default=default)
+
+
+def register_xlsx(purposes):
+    """The register of processing (article 30) as a workbook: one row a
+    purpose, with its current wording and the wording's fingerprint"""
+    import io
+
+    import openpyxl
+
+    from bol_air_crm.cleaning import safe_cell
+    pool = Pool()
+    Purpose = pool.get('bol_air.gdpr.purpose')
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet(gettext('bol_air_gdpr.msg_register_sheet'))
+    names = ['name', 'code', 'legal_basis', 'description', 'data_categories',
+        'recipients', 'retention', 'retention_months']
+    labels = Purpose.fields_get(names)
+    sheet.append([labels[n]['string'] for n in names] + [
+            gettext('bol_air_gdpr.msg_register_text'),
+            gettext('bol_air_gdpr.msg_register_version'),
+            gettext('bol_air_gdpr.msg_register_hash')])
+    for purpose in purposes:
+        text = purpose.current_text
+        sheet.append([safe_cell(v) for v in [
+                    purpose.name, purpose.code,
+                    purpose.legal_basis_string, purpose.description,
+                    purpose.data_categories, purpose.recipients,
+                    purpose.retention, purpose.retention_months,
+                    text.text if text else None,
+                    text.version if text else None,
+                    text.hash if text else None]])
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+class RegisterExportResult(ModelView):
+    __name__ = 'bol_air.gdpr.register.export.result'
+    __string__ = "Export the Register of Processing"
+
+    file = fields.Binary("File", filename='filename', readonly=True)
+    filename = fields.Char("File Name", readonly=True)
+    count = fields.Integer("Purposes", readonly=True)
+
+
+class RegisterExport(Wizard):
+    "The register of processing (article 30) as a spreadsheet"
+    __name__ = 'bol_air.gdpr.register.export'
+
+    start = StateTransition()
+    result = StateView(
+        'bol_air.gdpr.register.export.result',
+        'bol_air_gdpr.register_export_result_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+
+    def transition_start(self):
+        pool = Pool()
+        Purpose = pool.get('bol_air.gdpr.purpose')
+        purposes = Purpose.search([], order=[('name', 'ASC'), ('id', 'ASC')])
+        self.result.file = register_xlsx(purposes)
+        self.result.filename = gettext('bol_air_gdpr.msg_register_filename')
+        self.result.count = len(purposes)
+        return 'result'
+
+    def default_result(self, fields):
+        return {f: getattr(self.result, f, None) for f in fields}

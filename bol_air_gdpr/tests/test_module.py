@@ -195,5 +195,38 @@ class BolAirGdprTestCase(
         self.assertEqual(
             request.closed_date, Pool().get('ir.date').today())
 
+    @with_transaction()
+    def test_register_export(self):
+        "The register exports as a workbook, formulas kept as text"
+        import io
+
+        import openpyxl
+        pool = Pool()
+        Purpose = pool.get('bol_air.gdpr.purpose')
+        Export = pool.get('bol_air.gdpr.register.export', type='wizard')
+        Purpose.create([{
+                    'code': 'test', 'name': "Test",
+                    'legal_basis': 'consent',
+                    'description': '=HYPERLINK("http://evil","x")',
+                    }])
+        session_id, _, _ = Export.create()
+        export = Export(session_id)
+        export.transition_start()
+        self.assertEqual(export.result.count, 9)
+        self.assertTrue(export.result.filename.endswith('.xlsx'))
+        sheet = openpyxl.load_workbook(
+            io.BytesIO(export.result.file)).active
+        rows = list(sheet.iter_rows(values_only=True))
+        header, *lines = rows
+        self.assertEqual(header[:3], ("Name", "Code", "Legal Basis"))
+        by_code = {r[1]: r for r in lines}
+        self.assertEqual(len(by_code), 9)
+        newsletter = by_code['newsletter']
+        self.assertEqual(newsletter[2], "Consent")
+        text = Purpose.by_code('newsletter').current_text
+        self.assertEqual(newsletter[8:], (text.text, 1, text.hash))
+        self.assertEqual(
+            by_code['test'][3], '\'=HYPERLINK("http://evil","x")')
+
 
 del ModuleTestCase
