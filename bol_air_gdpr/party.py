@@ -49,3 +49,35 @@ class Party(metaclass=PoolMeta):
             ids = [value] if operator == '!=' else list(value or [])
             return [('id', 'not in', Consent.current_query(ids))]
         raise ValueError(f"unsupported operator: {operator}")
+
+
+class Replace(metaclass=PoolMeta):
+    __name__ = 'party.replace'
+
+    @classmethod
+    def fields_to_replace(cls):
+        # A merged duplicate's consents and requests follow the person kept
+        return super().fields_to_replace() + [
+            ('bol_air.gdpr.consent', 'party'),
+            ('bol_air.gdpr.request', 'party'),
+            ]
+
+
+class Erase(metaclass=PoolMeta):
+    __name__ = 'party.erase'
+
+    def to_erase(self, party_id):
+        pool = Pool()
+        Consent = pool.get('bol_air.gdpr.consent')
+        Request = pool.get('bol_air.gdpr.request')
+        # The entries stay (what was agreed, when, by which channel), not
+        # what identifies the person in them
+        return super().to_erase(party_id) + [
+            (Consent, [('party', '=', party_id)], True,
+                ['ip_address', 'user_agent', 'scan_id', 'scan_filename',
+                    'comment'],
+                [None, None, None, None, None]),
+            (Request, [('party', '=', party_id)], True,
+                ['channel', 'details', 'identity_check'],
+                [None, None, None]),
+            ]

@@ -228,5 +228,44 @@ class BolAirGdprTestCase(
         self.assertEqual(
             by_code['test'][3], '\'=HYPERLINK("http://evil","x")')
 
+    @with_transaction()
+    def test_erase_keeps_entries_not_the_proof_details(self):
+        "Erasing a person keeps the consent entries, not what identifies her"
+        pool = Pool()
+        Consent = pool.get('bol_air.gdpr.consent')
+        Request = pool.get('bol_air.gdpr.request')
+        Party = pool.get('party.party')
+        Erase = pool.get('party.erase', type='wizard')
+        anne, = self._parties(1)
+        consent, = self._entries((anne, 'newsletter', 'given', 0))
+        Consent.write([consent], {
+                'ip_address': '203.0.113.7', 'user_agent': 'Firefox',
+                'comment': "Anne Dupont, 06 12 34 56 78"})
+        request, = Request.create([{
+                'party': anne.id, 'kind': 'erasure',
+                'details': "Anne Dupont demande l'effacement",
+                'identity_check': "Rappelée au 06 12 34 56 78"}])
+        Party.write([anne], {'active': False})
+        session_id, _, _ = Erase.create()
+        erase = Erase(session_id)
+        erase.ask.party = anne
+        erase.transition_erase()
+        # Read from the database: the erasure writes it in SQL
+        consent, = Consent.read([consent.id], [
+                'status', 'purpose.code', 'ip_address', 'user_agent',
+                'comment'])
+        self.assertEqual(
+            (consent['status'], consent['purpose.']['code']),
+            ('given', 'newsletter'))
+        self.assertEqual(
+            (consent['ip_address'], consent['user_agent'],
+                consent['comment']),
+            (None, None, None))
+        request, = Request.read(
+            [request.id], ['kind', 'details', 'identity_check'])
+        self.assertEqual(
+            (request['kind'], request['details'], request['identity_check']),
+            ('erasure', None, None))
+
 
 del ModuleTestCase
