@@ -16,12 +16,13 @@ CONFIRMED_SALE_STATES = ['confirmed', 'processing', 'done']
 
 
 def write_guard(Model, records):
-    """Write the rows of records before anything else (the guard row).
+    """Write the rows of records (or ids) before anything else (the guard
+    row).
 
     On PostgreSQL a concurrent transaction that writes the same rows waits,
     then fails with a serialization error and is retried: whatever it read
     before is read again after this transaction committed."""
-    ids = [r.id for r in records]
+    ids = list(map(int, records))
     if not ids:
         return
     table = Model.__table__()

@@ -7,10 +7,12 @@ import datetime as dt
 from sql import Literal
 from sql.operators import Exists
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval, If
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -188,12 +190,13 @@ class Consent(ModelSQL, ModelView):
         consent = cls.__table__()
         cursor = Transaction().connection.cursor()
         result = {}
-        for i in range(0, len(party_ids), 500):
+        for sub_ids in grouped_slice(
+                party_ids, backend.MAX_QUERY_PARAMS - len(purpose_ids)):
+            sub_ids = list(sub_ids)
             cursor.execute(*consent.select(
                     consent.party, consent.purpose, consent.status,
                     where=latest(cls, consent,
-                        fields.SQL_OPERATORS['in'](
-                            consent.party, party_ids[i:i + 500])
+                        fields.SQL_OPERATORS['in'](consent.party, sub_ids)
                         & fields.SQL_OPERATORS['in'](
                             consent.purpose, purpose_ids))))
             for party_id, purpose_id, status in cursor:
@@ -249,10 +252,9 @@ class ConsentStatus(ModelSQL, ModelView):
     def _change(cls, statuses, status):
         pool = Pool()
         Consent = pool.get('bol_air.gdpr.consent')
+        # How the person asked is not known here: the wizard records it
         for record in statuses:
-            Consent.record(
-                record.party, record.purpose, status,
-                Transaction().context.get('consent_channel', 'phone'))
+            Consent.record(record.party, record.purpose, status, 'other')
 
     @classmethod
     @ModelView.button

@@ -14,16 +14,18 @@ from sql.conditionals import Case, Coalesce
 from sql.functions import Abs, DateTrunc
 from stdnum import luhn
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import (
     Check, DeactivableMixin, Index, ModelSQL, ModelView, Unique, fields)
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.report import Report
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from bol_air_crm.sale import write_guard as guard
+from bol_air_crm.sale import write_guard
 
 from .exceptions import LoyaltyError, LoyaltyMoveAccessError
 
@@ -36,12 +38,6 @@ MOVE_KINDS = [
     ('expiry', "Expiry"),
     ('correction', "Correction"),
     ]
-
-
-def write_guard(Model, ids):
-    """Write the rows first: a concurrent transaction writing them waits,
-    then is retried and reads them again (see bol_air_crm.sale)"""
-    guard(Model, [Model(i) for i in ids])
 
 
 class Account(DeactivableMixin, ModelSQL, ModelView):
@@ -150,13 +146,6 @@ class Account(DeactivableMixin, ModelSQL, ModelView):
         return bool(number) and number.isdigit() and luhn.is_valid(number)
 
     @classmethod
-    def add_moves(cls, values):
-        "Post the moves of values and return them (see Move.create)"
-        pool = Pool()
-        Move = pool.get('bol_air.loyalty.move')
-        return Move.create(values) if values else []
-
-    @classmethod
     def current_balances(cls, account_ids):
         "The sum of the moves of each card, read from the database"
         pool = Pool()
@@ -164,7 +153,8 @@ class Account(DeactivableMixin, ModelSQL, ModelView):
         move = Move.__table__()
         cursor = Transaction().connection.cursor()
         balances = dict.fromkeys(account_ids, 0)
-        for sub_ids in _slices(account_ids):
+        for sub_ids in grouped_slice(account_ids, backend.MAX_QUERY_PARAMS):
+            sub_ids = list(sub_ids)
             cursor.execute(*move.select(
                     move.account, Sum(move.points),
                     where=fields.SQL_OPERATORS['in'](move.account, sub_ids),
@@ -181,7 +171,8 @@ class Account(DeactivableMixin, ModelSQL, ModelView):
         table = cls.__table__()
         move = Move.__table__()
         cursor = Transaction().connection.cursor()
-        for sub_ids in _slices(account_ids):
+        for sub_ids in grouped_slice(account_ids, backend.MAX_QUERY_PARAMS):
+            sub_ids = list(sub_ids)
             cursor.execute(*table.update(
                     [table.balance],
                     [Coalesce(move.select(
@@ -295,10 +286,11 @@ class Account(DeactivableMixin, ModelSQL, ModelView):
 
     def redeem_points(self, step):
         """Exchange the points of step for a voucher; return the voucher.
-        The move and the voucher are written in the same transaction
-        after the card's guard row."""
+        Creating the move writes the card's guard row and checks the
+        balance: without enough points, nothing is kept."""
         pool = Pool()
         Voucher = pool.get('bol_air.voucher')
+        Move = pool.get('bol_air.loyalty.move')
         if not self.active:
             raise LoyaltyError(gettext(
                     'bol_air_loyalty.msg_account_inactive',
@@ -306,31 +298,19 @@ class Account(DeactivableMixin, ModelSQL, ModelView):
         # The button's access is the check: staff who may exchange points
         # may not write moves nor vouchers by hand
         with without_check_access():
-            write_guard(self.__class__, [self.id])
-            balance = self.current_balances([self.id])[self.id]
-            if balance < step.points:
-                raise LoyaltyError(gettext(
-                        'bol_air_loyalty.msg_account_balance_insufficient',
-                        account=self.rec_name, balance=balance,
-                        points=step.points))
-            voucher, = Voucher.issue([{
+            voucher, = Voucher.create([{
                         'party': self.party.id,
                         'amount': step.amount,
                         'kind': 'redemption',
                         'origin': str(self),
                         }])
-            self.add_moves([{
+            Move.create([{
                         'account': self.id,
                         'points': -step.points,
                         'kind': 'redemption',
                         'origin': str(voucher),
                         }])
         return voucher
-
-
-def _slices(ids, size=500):
-    for i in range(0, len(ids), size):
-        yield ids[i:i + size]
 
 
 class Move(ModelSQL, ModelView):
@@ -482,9 +462,12 @@ class Move(ModelSQL, ModelView):
                     ('kind', '=', 'purchase'),
                     ])} if sources else set()
         rate = Configuration(1).points_rate
-        account_ids = sorted({accounts[i.party.id].id for i in invoices})
-        write_guard(Account, account_ids)
-        balances = Account.current_balances(account_ids)
+        balances = {}
+        if credited:
+            # What a credit note can take back: guard rows first
+            account_ids = sorted({accounts[i.party.id].id for i in credited})
+            write_guard(Account, account_ids)
+            balances = Account.current_balances(account_ids)
         values = []
         for invoice in invoices:
             if str(invoice) in done:
@@ -503,15 +486,17 @@ class Move(ModelSQL, ModelView):
                 }
             if invoice.untaxed_amount > 0:
                 value.update(points=points, kind='purchase')
+                if account.id in balances:
+                    balances[account.id] += points
             else:
                 # The points already used cannot be taken back: the move
                 # says how many were not
                 taken = min(points, balances[account.id])
                 value.update(
                     points=-taken, kind='credit', unrecovered=points - taken)
-            balances[account.id] += value['points']
+                balances[account.id] -= taken
             values.append(value)
-        return Account.add_moves(values)
+        return cls.create(values) if values else []
 
 
 class RedeemStart(ModelView):

@@ -2,9 +2,10 @@
 from sql import Literal
 from sql.conditionals import Coalesce
 
+from trytond import backend
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
-from trytond.tools import reduce_ids
+from trytond.tools import grouped_slice, reduce_ids
 from trytond.transaction import Transaction
 
 
@@ -27,11 +28,10 @@ class Party(metaclass=PoolMeta):
         account = Account.__table__()
         cursor = Transaction().connection.cursor()
         result = {n: dict.fromkeys([p.id for p in parties]) for n in names}
-        ids = [p.id for p in parties]
-        for i in range(0, len(ids), 500):
+        for sub_ids in grouped_slice(parties, backend.MAX_QUERY_PARAMS):
             cursor.execute(*account.select(
                     account.party, account.id, account.balance,
-                    where=reduce_ids(account.party, ids[i:i + 500])
+                    where=reduce_ids(account.party, list(map(int, sub_ids)))
                     & (account.active == Literal(True))))
             for party_id, account_id, balance in cursor:
                 if 'loyalty_account' in result:

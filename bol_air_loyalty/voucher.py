@@ -17,8 +17,9 @@ from trytond.model import (
 from trytond.pool import Pool
 from trytond.pyson import Eval
 
+from bol_air_crm.sale import write_guard
+
 from .exceptions import VoucherError
-from .loyalty import write_guard
 
 # No 0/O, 1/I/L: a code read aloud or typed from paper stays unambiguous
 CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ'
@@ -167,11 +168,6 @@ class Voucher(ModelSQL, ModelView):
         return values
 
     @classmethod
-    def issue(cls, values):
-        "Create vouchers of values, valid for the configured months"
-        return cls.create(values)
-
-    @classmethod
     def copy(cls, vouchers, default=None):
         if not vouchers:
             return []
@@ -187,7 +183,7 @@ class Voucher(ModelSQL, ModelView):
     @classmethod
     @ModelView.button
     def cancel(cls, vouchers):
-        write_guard(cls, [v.id for v in vouchers])
+        write_guard(cls, vouchers)
         cls.write([v for v in cls.browse(vouchers) if v.state == 'valid'], {
                 'state': 'cancelled',
                 })
@@ -298,7 +294,7 @@ class Voucher(ModelSQL, ModelView):
                 ])
         if not vouchers:
             return
-        write_guard(cls, [v.id for v in vouchers])
+        write_guard(cls, vouchers)
         to_save = []
         for voucher in cls.browse(vouchers):
             reward = voucher.origin.host_reward
@@ -322,7 +318,7 @@ class Voucher(ModelSQL, ModelView):
                     ('origin', 'in', [str(m) for m in meetings]),
                     ])}
         today = cls.default_issue_date()
-        return cls.issue([{
+        return cls.create([{
                     'party': m.host.id,
                     'amount': m.host_reward,
                     'kind': 'host_reward',
@@ -360,7 +356,7 @@ class Voucher(ModelSQL, ModelView):
                     ('party', 'in', [p.id for p in parties]),
                     ('issue_date', '>=', dt.date(date.year, 1, 1)),
                     ])}
-        return cls.issue([{
+        return cls.create([{
                     'party': p.id,
                     'amount': amount,
                     'kind': 'birthday',

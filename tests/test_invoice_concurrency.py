@@ -33,12 +33,13 @@ from trytond import backend
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, USER, drop_db
 from trytond.tests.tools import activate_modules
-from trytond.transaction import Transaction, TransactionError
-from trytond.worker import run_task
+from trytond.transaction import Transaction
 
 from bol_air_crm.reconciliation import reconcile
 from bol_air_crm.tests.querycount import count_statements
 from bol_air_crm.tests.tools import get_ambassador, setup_crm
+
+from .dispatch import call
 
 WORKERS = 10
 TRIALS = int(os.environ.get('BOLAIR_RACE_TRIALS', 1))
@@ -122,44 +123,6 @@ def statement_template(query):
 def statement_summary(template):
     "The template shortened for a message: without the selected columns"
     return re.sub(r'^SELECT .*? FROM ', 'SELECT … FROM ', template)[:300]
-
-
-def call(func, context, stats, deadline, extras=None):
-    """Run func() in a transaction until it commits, then run the queued
-    tasks, as trytond's dispatcher does for a request. extras keeps the
-    locks the restarts asked for: pass the same dict to the next call to
-    take them at once."""
-    if extras is None:
-        extras = {}
-    count = 0
-    while True:
-        if count:
-            time.sleep(0.02 * min(count, 10))
-        try:
-            with Transaction().start(
-                    DB_NAME, USER, context=context,
-                    **extras) as transaction:
-                try:
-                    func()
-                except TransactionError as e:
-                    # Model.lock(): restart with the rows locked
-                    transaction.rollback()
-                    transaction.tasks.clear()
-                    e.fix(extras)
-                    stats['restarts'] += 1
-                    continue
-                transaction.commit()
-            tasks = list(transaction.tasks)
-        except backend.DatabaseOperationalError:
-            # Raised by the call or, for locked rows, by start()
-            if time.monotonic() > deadline:
-                raise
-            count += 1
-            stats['retries'] += 1
-            continue
-        for task_id in tasks:
-            run_task(DB_NAME, task_id)
-        return
 
 
 class InvoiceConcurrencyTestCase(unittest.TestCase):

@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 import unittest
-from collections import Counter
+from collections import Counter, defaultdict
 from decimal import Decimal
 
 from trytond import backend
@@ -26,9 +26,11 @@ from trytond.exceptions import UserError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, USER, drop_db
 from trytond.tests.tools import activate_modules
-from trytond.transaction import Transaction, TransactionError
+from trytond.transaction import Transaction
 
 from bol_air_loyalty.tests.tools import setup_loyalty
+
+from .dispatch import call
 
 PARALLEL = backend.name == 'postgresql'
 ROUNDS = 25 if PARALLEL else 3
@@ -40,33 +42,15 @@ DISPATCHER_RETRIES = 5
 
 
 def attempt(func, context, deadline):
-    """Run func() in a transaction until it commits or is refused, as the
-    dispatcher runs a request (restarts for locks, retries on operational
-    errors). Return ('done' | 'refused', retries)."""
-    extras, retries = {}, 0
-    while True:
-        if retries:
-            time.sleep(0.02 * min(retries, 10))
-        try:
-            with Transaction().start(
-                    DB_NAME, USER, context=context,
-                    **extras) as transaction:
-                try:
-                    func()
-                except TransactionError as e:
-                    transaction.rollback()
-                    e.fix(extras)
-                    continue
-                # The processing the confirmation queues is not tested here
-                transaction.tasks.clear()
-                transaction.commit()
-            return 'done', retries
-        except UserError:
-            return 'refused', retries
-        except backend.DatabaseOperationalError:
-            if time.monotonic() > deadline:
-                raise
-            retries += 1
+    """Run func() as the dispatcher runs a request, dropping the
+    processing the confirmation queues (not tested here). Return
+    ('done' | 'refused', retries)."""
+    stats = defaultdict(int)
+    try:
+        call(func, context, stats, deadline, run_tasks=False)
+    except UserError:
+        return 'refused', stats['retries']
+    return 'done', stats['retries']
 
 
 class LoyaltyConcurrencyTestCase(unittest.TestCase):
