@@ -1,6 +1,7 @@
 # This file is part of bol_air_gdpr.
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
 
 
 class Party(metaclass=PoolMeta):
@@ -15,6 +16,28 @@ class Party(metaclass=PoolMeta):
             'bol_air.gdpr.purpose', None, None, "Consented Purposes",
             help="The purposes the person's latest entry agrees to."),
         'get_consent_purposes', searcher='search_consent_purposes')
+
+    @classmethod
+    def gdpr_erase(cls, parties):
+        """Deactivate and erase parties with Tryton's party.erase (each
+        module blanks what it stores); raise EraseError, erasing nothing,
+        while one has an open order or invoice"""
+        pool = Pool()
+        Erase = pool.get('party.erase', type='wizard')
+        parties = list(parties)
+        if not parties:
+            return
+        session_id, _, _ = Erase.create()
+        try:
+            erase = Erase(session_id)
+            for party in parties:
+                erase.check_erase_company_all(party)
+            cls.write(parties, {'active': False})
+            for party in parties:
+                erase.ask.party = party
+                erase.transition_erase()
+        finally:
+            Erase.delete(session_id)
 
     @classmethod
     def get_consent_purposes(cls, parties, name):
@@ -65,6 +88,15 @@ class Replace(metaclass=PoolMeta):
 
 class Erase(metaclass=PoolMeta):
     __name__ = 'party.erase'
+
+    def check_erase_company_all(self, party):
+        "The checks of check_erase that do not need the party inactive"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Company = pool.get('company.company')
+        for company in Company.search([]):
+            with Transaction().set_context(company=company.id):
+                self.check_erase_company(Party(party.id), company)
 
     def to_erase(self, party_id):
         pool = Pool()
