@@ -959,15 +959,18 @@ class Export(Wizard):
             Button("Close", 'end', 'tryton-close', default=True),
             ])
 
+    def _domain(self):
+        "The domain of the customers to export"
+        domain = [('crm_customer', '=', True)]
+        if self.model and self.model.__name__ == 'party.party' \
+                and self.records:
+            domain.append(('id', 'in', [p.id for p in self.records]))
+        return domain
+
     def transition_start(self):
         pool = Pool()
         Party = pool.get('party.party')
-        if self.model and self.model.__name__ == 'party.party' \
-                and self.records:
-            parties = [p for p in self.records if p.crm_customer]
-        else:
-            parties = Party.search(
-                [('crm_customer', '=', True)], order=[('code', 'ASC')])
+        parties = Party.search(self._domain(), order=[('code', 'ASC')])
         self.result.file = export_xlsx(parties)
         self.result.filename = gettext(
             'bol_air_crm.msg_export_filename')

@@ -411,22 +411,24 @@ def _create_interactions(config, customers, ambassadors, today):
     maryse = ambassadors["Maryse Brun"]
     remy = ambassadors["Remy Albando"]
     rows = [
-        ('22', maryse, 'phone', -10,
+        ('22', maryse, 'phone', 'us', -10,
             "Accepte de recevoir une réunion chez elle la semaine prochaine.",
             None),
-        ('2', maryse, 'meeting', -2,
+        ('2', maryse, 'meeting', 'customer', -2,
             "Souhaite organiser sa propre réunion en janvier.", 0),
-        ('12', remy, 'phone', -20,
+        ('12', remy, 'phone', 'us', -20,
             "Rappeler pour fixer une date de réunion.", -3),
-        ('19', remy, 'email', -5,
+        ('19', remy, 'email', 'customer', -5,
             "Demande le catalogue de Noël.", 10),
-        ('1', maryse, 'visit', -40,
+        ('1', maryse, 'visit', 'us', -40,
             "Livraison de la commande, cliente très satisfaite.", None),
         ]
     records = []
-    for code, employee, channel, days, summary, follow_up in rows:
+    for (code, employee, channel, initiative, days, summary,
+            follow_up) in rows:
         records.append(Interaction(
                 party=customers[code], employee=employee, channel=channel,
+                initiative=initiative,
                 date=today + relativedelta(days=days), summary=summary,
                 follow_up_date=(
                     today + relativedelta(days=follow_up)

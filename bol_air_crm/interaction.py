@@ -13,6 +13,10 @@ CHANNELS = [
     ('complaint', "Complaint"),
     ('letter', "Letter"),
     ]
+INITIATIVES = [
+    ('us', "Us"),
+    ('customer', "The Customer"),
+    ]
 
 
 class Interaction(ModelSQL, ModelView):
@@ -28,6 +32,10 @@ class Interaction(ModelSQL, ModelView):
         depends={'company'})
     date = fields.Date("Date", required=True)
     channel = fields.Selection(CHANNELS, "Channel", required=True)
+    initiative = fields.Selection(
+        INITIATIVES, "Initiative", required=True, sort=False,
+        help="Who started the contact: a contact from the customer counts "
+        "for the data retention.")
     employee = fields.Many2One(
         'company.employee', "Employee",
         domain=[
@@ -92,6 +100,10 @@ class Interaction(ModelSQL, ModelView):
     @classmethod
     def default_channel(cls):
         return 'phone'
+
+    @classmethod
+    def default_initiative(cls):
+        return 'us'
 
     @classmethod
     def default_employee(cls):

@@ -36,6 +36,9 @@ class Invoice(metaclass=PoolMeta):
         t = cls.__table__()
         cls._sql_indexes.add(
             Index(t, (t.meeting, Index.Range()), where=t.meeting != None))  # noqa: E711,E501
+        # Revenue per customer, the access export and erasure look the
+        # invoices up by party
+        cls._sql_indexes.add(Index(t, (t.party, Index.Range())))
 
     @classmethod
     def get_meeting_field(cls, invoices, names):

@@ -368,9 +368,10 @@ class Erase(metaclass=PoolMeta):
             (Party, [('id', '=', party_id)], True,
                 ['last_name', 'first_name', 'birth_date'],
                 [None, None, None]),
+            # The summary is required (NOT NULL on PostgreSQL)
             (Interaction, [('party', '=', party_id)], True,
                 ['summary'],
-                [None]),
+                ['****']),
             (Meeting, [('host', '=', party_id)], True,
                 ['notes'],
                 [None]),

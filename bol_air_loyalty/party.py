@@ -84,11 +84,14 @@ class Erase(metaclass=PoolMeta):
         pool = Pool()
         Account = pool.get('bol_air.loyalty.account')
         Voucher = pool.get('bol_air.voucher')
+        Move = pool.get('bol_air.loyalty.move')
         # The ledger keeps its figures (they back invoices); the card is
         # closed and the free texts go
         return super().to_erase(party_id) + [
             (Account, [('party', '=', party_id)], True,
                 ['active'], [False]),
             (Voucher, [('party', '=', party_id)], True,
+                ['reason'], [None]),
+            (Move, [('account.party', '=', party_id)], False,
                 ['reason'], [None]),
             ]
