@@ -1,1 +1,1 @@
-# This file is part of bol_air_gdpr.  Models are registered in tryton.cfg.
+from . import routes  # noqa: F401

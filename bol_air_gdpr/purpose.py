@@ -78,6 +78,18 @@ class Purpose(DeactivableMixin, ModelSQL, ModelView):
             result[text.purpose.id] = text.id
         return result
 
+    def party_domain(self):
+        """The domain on party.party keeping the people this purpose may
+        process now: their latest entry gives consent when the legal basis
+        is consent, otherwise they did not oppose (no withdrawal as latest
+        entry)"""
+        Consent = Pool().get('bol_air.gdpr.consent')
+        if self.legal_basis == 'consent':
+            return [('id', 'in', Consent.current_query([self.id], 'given'))]
+        return [
+            ('id', 'not in', Consent.current_query([self.id], 'withdrawn')),
+            ]
+
     @classmethod
     def by_code(cls, code):
         purpose, = cls.search([('code', '=', code)], limit=1)
