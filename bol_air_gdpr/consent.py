@@ -28,8 +28,12 @@ CHANNELS = [
     ('portal', "Portal"),
     ('email', "E-mail (Double Opt-in)"),
     ('import', "Import"),
+    ('retention', "Retention (Lapsed)"),
     ('other', "Other"),
     ]
+ONLINE_CHANNELS = {'portal', 'email'}
+# Recorded by the system with their proof, never chosen by hand
+AUTOMATIC_CHANNELS = {'retention', 'email', 'portal'}
 
 
 def latest(Consent, consent, where=None):
@@ -122,9 +126,26 @@ class Consent(ModelSQL, ModelView):
     def preprocess_values(cls, mode, values):
         values = super().preprocess_values(mode, values)
         if mode == 'create':
+            context = Transaction().context
             # Who collected it is who records it, never typed in
             values['collected_by'] = Transaction().user or None
+            if values.get('channel') in ONLINE_CHANNELS:
+                # The proof of a request made online: where it came from
+                request = context.get('_request') or {}
+                if not values.get('ip_address'):
+                    values['ip_address'] = request.get('remote_addr')
+                if not values.get('user_agent'):
+                    values['user_agent'] = (
+                        context.get('user_agent') or '')[:512] or None
         return values
+
+    @classmethod
+    def on_modification(cls, mode, consents, field_names=None):
+        pool = Pool()
+        Email = pool.get('marketing.email')
+        super().on_modification(mode, consents, field_names=field_names)
+        if mode == 'create':
+            Email.sync_consents(consents)
 
     @classmethod
     def validate_fields(cls, consents, field_names):
@@ -278,7 +299,9 @@ class RecordStart(ModelView):
         'bol_air.gdpr.purpose', "Purpose", required=True,
         domain=[('legal_basis', '=', 'consent')])
     status = fields.Selection(STATUSES, "Status", required=True)
-    channel = fields.Selection(CHANNELS, "Channel", required=True)
+    channel = fields.Selection(
+        [c for c in CHANNELS if c[0] not in AUTOMATIC_CHANNELS], "Channel",
+        required=True)
     text_version = fields.Many2One(
         'bol_air.gdpr.purpose.text', "Wording",
         domain=[('purpose', '=', Eval('purpose', -1))],

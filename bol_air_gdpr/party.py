@@ -1,7 +1,10 @@
 # This file is part of bol_air_gdpr.
+from sql import Column
+
+from trytond.filestore import filestore
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, inactive_records
 
 
 class Party(metaclass=PoolMeta):
@@ -83,6 +86,7 @@ class Replace(metaclass=PoolMeta):
         return super().fields_to_replace() + [
             ('bol_air.gdpr.consent', 'party'),
             ('bol_air.gdpr.request', 'party'),
+            ('marketing.email', 'person'),
             ]
 
 
@@ -102,9 +106,25 @@ class Erase(metaclass=PoolMeta):
         pool = Pool()
         Consent = pool.get('bol_air.gdpr.consent')
         Request = pool.get('bol_air.gdpr.request')
+        ContactMechanism = pool.get('party.contact_mechanism')
+        Email = pool.get('marketing.email')
+        WebUser = pool.get('web.user')
+        Attempt = pool.get('web.user.authenticate.attempt')
+        # Read before the other modules blank them
+        with inactive_records():
+            logins = [u.email for u in WebUser.search(
+                        [('party', '=', party_id)]) if u.email]
         # The entries stay (what was agreed, when, by which channel), not
         # what identifies the person in them
-        return super().to_erase(party_id) + [
+        to_erase = super().to_erase(party_id) + [
+            # Tryton leaves the phone number in its compact form
+            (ContactMechanism, [('party', '=', party_id)], False,
+                ['value_compact'], [None]),
+            # A subscription keeps its unique token, not the address
+            (Email, [('person', '=', party_id)], False,
+                ['email'], [lambda c: Column(c.table, 'email_token')]),
+            (Attempt, [('login', 'in', logins)], False,
+                ['login'], [None]),
             (Consent, [('party', '=', party_id)], True,
                 ['ip_address', 'user_agent', 'scan_id', 'scan_filename',
                     'comment'],
@@ -113,3 +133,68 @@ class Erase(metaclass=PoolMeta):
                 ['channel', 'details', 'identity_check'],
                 [None, None, None]),
             ]
+        delete_files_on_commit(self._stored_files(to_erase))
+        return to_erase
+
+    @classmethod
+    def _stored_files(cls, to_erase):
+        """The (file id, prefix) in the filestore of what to_erase blanks
+        (a binary field whose file id column is erased) or deletes (the
+        attachments of the resources)"""
+        pool = Pool()
+        Attachment = pool.get('ir.attachment')
+        database = Transaction().database.name
+        files = []
+        for Model, domain, resource, columns, _ in to_erase:
+            binaries = [f for f in Model._fields.values()
+                if getattr(f, 'file_id', None) in columns]
+            if not binaries and not resource:
+                continue
+            with inactive_records():
+                records = Model.search(domain)
+            for field in binaries:
+                prefix = field.store_prefix or database
+                files.extend(
+                    (getattr(r, field.file_id), prefix) for r in records
+                    if getattr(r, field.file_id))
+            if resource and records:
+                prefix = Attachment.data.store_prefix or database
+                files.extend((a.file_id, prefix) for a in Attachment.search([
+                            ('resource', 'in', [str(r) for r in records]),
+                            ]) if a.file_id)
+        return files
+
+
+class FileDeletion:
+    "Delete files of the filestore once the transaction is committed"
+
+    def __init__(self):
+        self.files = []
+
+    def __eq__(self, other):
+        return isinstance(other, FileDeletion)
+
+    def __hash__(self):
+        return hash(FileDeletion)
+
+    def tpc_begin(self, transaction):
+        pass
+
+    def commit(self, transaction):
+        pass
+
+    def tpc_vote(self, transaction):
+        pass
+
+    def tpc_finish(self, transaction):
+        for file_id, prefix in self.files:
+            filestore.delete(file_id, prefix=prefix)
+        self.files.clear()
+
+    def tpc_abort(self, transaction):
+        self.files.clear()
+
+
+def delete_files_on_commit(files):
+    if files:
+        Transaction().join(FileDeletion()).files.extend(files)

@@ -117,6 +117,16 @@ class Request(Workflow, ModelSQL, ModelView):
                     'invisible': Eval('state').in_(CLOSED),
                     'depends': ['state'],
                     },
+                'export_data': {
+                    'invisible': ((Eval('state') != 'in_progress')
+                        | ~Eval('kind').in_(['access', 'portability'])),
+                    'depends': ['state', 'kind'],
+                    },
+                'erase': {
+                    'invisible': ((Eval('state') != 'in_progress')
+                        | (Eval('kind') != 'erasure')),
+                    'depends': ['state', 'kind'],
+                    },
                 })
 
     @classmethod
@@ -193,6 +203,30 @@ class Request(Workflow, ModelSQL, ModelView):
     @Workflow.transition('refused')
     def refuse(cls, requests):
         cls._close(requests)
+
+    @classmethod
+    @ModelView.button_action('bol_air_gdpr.wizard_access_export_request')
+    def export_data(cls, requests):
+        """Give the DPO the JSON and XLSX files of everything held about
+        the person, to send: no copy is kept in the database"""
+        pass
+
+    @classmethod
+    @ModelView.button
+    def erase(cls, requests):
+        """Erase the persons (refused with the reason while an order or
+        an invoice is open) and close the requests"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        today = Pool().get('ir.date').today()
+        Party.gdpr_erase([r.party for r in requests])
+        for request in requests:
+            request.outcome = '\n'.join(filter(None, [
+                        request.outcome,
+                        gettext('bol_air_gdpr.msg_request_erased',
+                            date=today.strftime('%d/%m/%Y'))]))
+        cls.save(requests)
+        cls.done(requests)
 
     @classmethod
     def _close(cls, requests):
