@@ -260,8 +260,8 @@ class Party(metaclass=PoolMeta):
                 'consents', gettext('bol_air_gdpr.msg_access_consents'),
                 'bol_air.gdpr.consent', [party],
                 ['date', 'purpose', 'status', 'channel', 'text_version',
-                    'collected_by', 'meeting', 'ip_address', 'user_agent',
-                    'scan_filename', 'comment']),
+                    'collected_by', 'web_user', 'meeting', 'ip_address',
+                    'user_agent', 'scan_filename', 'comment']),
             section(
                 'requests', gettext('bol_air_gdpr.msg_access_requests'),
                 'bol_air.gdpr.request', [party],

@@ -74,6 +74,9 @@ class Consent(ModelSQL, ModelView):
         help="The version of the wording the person agreed to.")
     collected_by = fields.Many2One(
         'res.user', "Collected by", readonly=True, ondelete='RESTRICT')
+    web_user = fields.Many2One(
+        'web.user', "Portal Account", readonly=True, ondelete='RESTRICT',
+        help="The portal account the person used, when given online.")
     meeting = fields.Many2One(
         'bol_air.meeting', "Meeting", ondelete='RESTRICT',
         help="The meeting where the form was signed.")
@@ -129,6 +132,9 @@ class Consent(ModelSQL, ModelView):
             context = Transaction().context
             # Who collected it is who records it, never typed in
             values['collected_by'] = Transaction().user or None
+            # The portal passes the logged-in account in the context
+            if context.get('web_user'):
+                values['web_user'] = context['web_user']
             if values.get('channel') in ONLINE_CHANNELS:
                 # The proof of a request made online: where it came from
                 request = context.get('_request') or {}

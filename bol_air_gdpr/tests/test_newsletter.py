@@ -114,6 +114,23 @@ class NewsletterTestCase(RouteTestCase):
             self.assertEqual(self._status(anne), 'withdrawn')
             self.assertFalse(Email(email.id).active)
 
+    def test_portal_account_recorded(self):
+        "A consent given through the portal names the account used"
+        with self._start() as transaction:
+            pool = Pool(DB_NAME)
+            Consent = pool.get('bol_air.gdpr.consent')
+            Purpose = pool.get('bol_air.gdpr.purpose')
+            WebUser = pool.get('web.user')
+            helene = self._person("Hélène Portail", 'helene@example.com')
+            user, = WebUser.create([{
+                        'email': 'helene@example.com', 'party': helene.id}])
+            with Transaction().set_context(web_user=user.id):
+                consent = Consent.record(
+                    helene, Purpose.by_code('newsletter'), 'given', 'portal')
+            self.assertEqual(consent.web_user, user)
+            self.assertIsNone(consent.collected_by)
+            transaction.rollback()
+
     def test_unknown_token(self):
         "A wrong link answers not found and changes nothing"
         client = self.client()
