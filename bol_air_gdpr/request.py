@@ -117,7 +117,7 @@ class Request(Workflow, ModelSQL, ModelView):
                     'invisible': Eval('state').in_(CLOSED),
                     'depends': ['state'],
                     },
-                'export_data': {
+                'export_personal_data': {
                     'invisible': ((Eval('state') != 'in_progress')
                         | ~Eval('kind').in_(['access', 'portability'])),
                     'depends': ['state', 'kind'],
@@ -205,11 +205,15 @@ class Request(Workflow, ModelSQL, ModelView):
         cls._close(requests)
 
     @classmethod
-    @ModelView.button_action('bol_air_gdpr.wizard_access_export_request')
-    def export_data(cls, requests):
+    @ModelView.button
+    def export_personal_data(cls, requests):
         """Give the DPO the JSON and XLSX files of everything held about
         the person, to send: no copy is kept in the database"""
-        pass
+        pool = Pool()
+        Action = pool.get('ir.action')
+        ModelData = pool.get('ir.model.data')
+        return Action.get_action_id(ModelData.get_id(
+                'bol_air_gdpr', 'wizard_access_export_request'))
 
     @classmethod
     @ModelView.button
