@@ -18,3 +18,7 @@ class PurposeTextError(UserError):
 
 class RequestError(UserError):
     pass
+
+
+class TargetListError(UserError):
+    pass
