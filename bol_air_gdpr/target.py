@@ -43,9 +43,10 @@ class TargetList(ModelSQL, ModelView):
         "consent (or absence of opposition) covers this purpose.")
     criteria = fields.Char(
         "Criteria", required=True,
-        help="A search on the customers (a PYSON domain, e.g. "
-        "[('city', '=', 'Limoges')] or a segment): \"Fill\" puts the "
-        "customers matching it on the list.")
+        help="A search on the customers, e.g. "
+        "[('addresses.city', '=', 'Limoges')] or "
+        "[('host_status', '=', 'host')]: \"Fill\" puts the customers "
+        "matching it on the list.")
     members = fields.One2Many(
         'bol_air.target.list.member', 'list_', "Members")
     member_count = fields.Function(
