@@ -3,7 +3,7 @@ import datetime as dt
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
-from sql import Literal, Null, Union
+from sql import Cast, Literal, Null, Union
 from sql.aggregate import Count, Sum
 from sql.conditionals import Coalesce
 from sql.functions import DateTrunc, Extract, Round
@@ -236,7 +236,7 @@ class Scorecard(ModelSQL, ModelView):
     @classmethod
     def _meetings_query(cls):
         held = cls._held()
-        return cls._aggregate(held, held, Count(Literal('*')).as_('value'))
+        return cls._aggregate(held, held, Count(held.meeting).as_('value'))
 
     @classmethod
     def _revenue_query(cls):
@@ -326,9 +326,9 @@ class Scorecard(ModelSQL, ModelView):
             if on_line:
                 from_item = from_item.join(
                     line, condition=line.sale == sale.id)
-                origin = Concat('sale.line,', line.id)
+                origin = Concat('sale.line,', Cast(line.id, 'VARCHAR'))
             else:
-                origin = Concat('sale.sale,', sale.id)
+                origin = Concat('sale.sale,', Cast(sale.id, 'VARCHAR'))
             from_item = from_item.join(
                 complaint, condition=complaint.origin == origin)
             queries.append(from_item.select(
@@ -377,7 +377,7 @@ class Scorecard(ModelSQL, ModelView):
         Objective = pool.get('bol_air.objective')
         objective = Objective.__table__()
         context = Transaction().context
-        where = Literal(True)
+        where = objective.month != Null
         if context.get('company'):
             where &= objective.company == context['company']
         if context.get('ambassador'):
@@ -534,7 +534,7 @@ class CustomerRevenue(ModelSQL, ModelView):
     @classmethod
     def _date_where(cls, column):
         start, end = _period()
-        where = Literal(True)
+        where = column != Null
         if start:
             where &= column >= start
         if end:
@@ -605,7 +605,7 @@ class CustomerRevenue(ModelSQL, ModelView):
                 condition=(query.company == keys.company)
                 & (query.customer == keys.customer)
                 & (query.year == keys.year))
-        where = Literal(True)
+        where = party.id != Null
         if context.get('ambassador'):
             where &= party.ambassador == context['ambassador']
         return from_item.select(
