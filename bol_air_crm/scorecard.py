@@ -185,6 +185,7 @@ class Scorecard(ModelSQL, ModelView):
         cls._order = [
             ('month', 'DESC'),
             ('ambassador', 'ASC'),
+            ('id', 'DESC'),
             ]
 
     @classmethod
@@ -506,7 +507,12 @@ class CustomerRevenue(ModelSQL, ModelView):
     __string__ = "Revenue per Customer"
 
     company = fields.Many2One('company.company', "Company", readonly=True)
-    customer = fields.Many2One('party.party', "Customer", readonly=True)
+    customer = fields.Many2One(
+        'party.party', "Customer", readonly=True,
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
     ambassador = fields.Many2One(
         'company.employee', "Ambassador", readonly=True)
     year = fields.Integer("Year", readonly=True)
@@ -529,6 +535,7 @@ class CustomerRevenue(ModelSQL, ModelView):
             ('year', 'DESC'),
             ('revenue', 'DESC'),
             ('customer', 'ASC'),
+            ('id', 'DESC'),
             ]
 
     @classmethod
