@@ -179,26 +179,41 @@ class Party(metaclass=PoolMeta):
         return Date.today() - timedelta(days=365)
 
     @classmethod
-    def _invoiced_query(cls, party_ids=None):
-        "Untaxed amount of posted customer invoices of the last 365 days"
+    def _invoiced_where(cls, invoice, since=None, until=None):
+        """Condition on invoice (an account.invoice table) of the invoiced
+        sales: posted customer invoices and credit notes dated after since
+        (when given) up to until (when given)"""
         pool = Pool()
         Invoice = pool.get('account.invoice')
-        Date = pool.get('ir.date')
-        invoice = Invoice.__table__()
         credit_note = Invoice.__table__()
-        today = Date.today()
-        since = cls._revenue_since()
         # An invoice credited "with refund" is cancelled by the move of its
         # posted credit note: it still counts, as the credit note does
         refunded = ((invoice.state == 'cancelled')
             & invoice.cancel_move.in_(credit_note.select(
                     credit_note.move, where=credit_note.move != Null)))
         where = ((invoice.type == 'out')
-            & (invoice.state.in_(['posted', 'paid']) | refunded)
-            & (invoice.invoice_date > since)
-            & (invoice.invoice_date <= today))
+            & (invoice.state.in_(['posted', 'paid']) | refunded))
+        if since is not None:
+            where &= invoice.invoice_date > since
+        if until is not None:
+            where &= invoice.invoice_date <= until
         if company_id := Transaction().context.get('company'):
             where &= invoice.company == company_id
+        return where
+
+    @classmethod
+    def _invoiced_query(cls, party_ids=None, since=None, until=None):
+        """Untaxed amount of posted customer invoices per party, after
+        since (default: 365 days ago) up to until (default: today)"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Date = pool.get('ir.date')
+        invoice = Invoice.__table__()
+        if since is None:
+            since = cls._revenue_since()
+        if until is None:
+            until = Date.today()
+        where = cls._invoiced_where(invoice, since, until)
         if party_ids is not None:
             where &= fields.SQL_OPERATORS['in'](invoice.party, party_ids)
         query = invoice.select(
