@@ -27,12 +27,8 @@ CUSTOMERS = {
     }
 
 
-class SegmentationTestCase(unittest.TestCase):
-    "Test the RFM scores and the segments of the customers"
-
-    @classmethod
-    def setUpClass(cls):
-        activate_module('bol_air_crm')
+class SegmentationMixin:
+    "Customers with invoices, as the other modules' tests need them too"
 
     def _setup(self):
         "A company with a chart of accounts; return the company"
@@ -85,6 +81,14 @@ class SegmentationTestCase(unittest.TestCase):
         return {name: (p.rfm_recency, p.rfm_frequency, p.rfm_monetary,
                 p.segment.code if p.segment else None)
             for name, p in zip(parties, Party.browse(parties.values()))}
+
+
+class SegmentationTestCase(SegmentationMixin, unittest.TestCase):
+    "Test the RFM scores and the segments of the customers"
+
+    @classmethod
+    def setUpClass(cls):
+        activate_module('bol_air_crm')
 
     @with_transaction()
     def test_quintiles(self):
