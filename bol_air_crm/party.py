@@ -304,7 +304,7 @@ class Party(metaclass=PoolMeta):
         for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS // 2):
             sub_ids = list(sub_ids)
             held = meeting.select(
-                meeting.host.as_('host'), Count(Literal('*')).as_('count'),
+                meeting.host.as_('host'), Count().as_('count'),
                 where=fields.SQL_OPERATORS['in'](meeting.host, sub_ids)
                 & meeting.state.in_(['held', 'closed']),
                 group_by=[meeting.host])

@@ -177,7 +177,7 @@ class Segment(sequence_ordered(), ModelSQL, ModelView):
         counts = {s.id: 0 for s in segments}
         for sub_ids in grouped_slice(list(counts), backend.MAX_QUERY_PARAMS):
             cursor.execute(*party.select(
-                    party.segment, Count(Literal('*')),
+                    party.segment, Count(),
                     where=fields.SQL_OPERATORS['in'](
                         party.segment, list(sub_ids))
                     & (party.active == Literal(True)),
