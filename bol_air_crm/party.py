@@ -84,13 +84,13 @@ class Party(metaclass=PoolMeta):
         fields.Integer(
             "Meetings Hosted",
             help="Meetings hosted and held, including the former file's."),
-        'get_meeting_count')
+        'get_crm_figures')
     annual_revenue = fields.Function(
         fields.Numeric(
             "Yearly Revenue", digits=(16, 2),
             help="Untaxed revenue invoiced over the last 365 days, "
             "plus the revenue carried over from the former file."),
-        'get_annual_revenue', searcher='search_annual_revenue')
+        'get_crm_figures', searcher='search_annual_revenue')
     hosted_meetings = fields.One2Many(
         'bol_air.meeting', 'host', "Hosted Meetings", readonly=True)
     guest_entries = fields.One2Many(
@@ -98,7 +98,7 @@ class Party(metaclass=PoolMeta):
     interactions = fields.One2Many(
         'bol_air.interaction', 'party', "Interactions")
     next_follow_up = fields.Function(
-        fields.Date("Next Follow-up"), 'get_next_follow_up')
+        fields.Date("Next Follow-up"), 'get_crm_figures')
 
     @classmethod
     def default_crm_customer(cls):
@@ -179,26 +179,41 @@ class Party(metaclass=PoolMeta):
         return Date.today() - timedelta(days=365)
 
     @classmethod
-    def _invoiced_query(cls, party_ids=None):
-        "Untaxed amount of posted customer invoices of the last 365 days"
+    def _invoiced_where(cls, invoice, since=None, until=None):
+        """Condition on invoice (an account.invoice table) of the invoiced
+        sales: posted customer invoices and credit notes dated after since
+        (when given) up to until (when given)"""
         pool = Pool()
         Invoice = pool.get('account.invoice')
-        Date = pool.get('ir.date')
-        invoice = Invoice.__table__()
         credit_note = Invoice.__table__()
-        today = Date.today()
-        since = cls._revenue_since()
         # An invoice credited "with refund" is cancelled by the move of its
         # posted credit note: it still counts, as the credit note does
         refunded = ((invoice.state == 'cancelled')
             & invoice.cancel_move.in_(credit_note.select(
                     credit_note.move, where=credit_note.move != Null)))
         where = ((invoice.type == 'out')
-            & (invoice.state.in_(['posted', 'paid']) | refunded)
-            & (invoice.invoice_date > since)
-            & (invoice.invoice_date <= today))
+            & (invoice.state.in_(['posted', 'paid']) | refunded))
+        if since is not None:
+            where &= invoice.invoice_date > since
+        if until is not None:
+            where &= invoice.invoice_date <= until
         if company_id := Transaction().context.get('company'):
             where &= invoice.company == company_id
+        return where
+
+    @classmethod
+    def _invoiced_query(cls, party_ids=None, since=None, until=None):
+        """Untaxed amount of posted customer invoices per party, after
+        since (default: 365 days ago) up to until (default: today)"""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Date = pool.get('ir.date')
+        invoice = Invoice.__table__()
+        if since is None:
+            since = cls._revenue_since()
+        if until is None:
+            until = Date.today()
+        where = cls._invoiced_where(invoice, since, until)
         if party_ids is not None:
             where &= fields.SQL_OPERATORS['in'](invoice.party, party_ids)
         query = invoice.select(
@@ -222,7 +237,7 @@ class Party(metaclass=PoolMeta):
         cursor = Transaction().connection.cursor()
         revenues = defaultdict(Decimal)
         ids = [p.id for p in parties]
-        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
+        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS // 2):
             sub_ids = list(sub_ids)
             invoiced, since = cls._invoiced_query(sub_ids)
             cursor.execute(*party.join(invoiced, 'LEFT',
@@ -267,22 +282,40 @@ class Party(metaclass=PoolMeta):
         return [cls._revenue_expression(party, invoiced, since)]
 
     @classmethod
+    def get_crm_figures(cls, parties, names):
+        """The computed figures of the customer list, in one call: Tryton
+        then browses the records once for all of them"""
+        getters = {
+            'meeting_count': cls.get_meeting_count,
+            'annual_revenue': cls.get_annual_revenue,
+            'next_follow_up': cls.get_next_follow_up,
+            }
+        return {name: getters[name](parties, name) for name in names}
+
+    @classmethod
     def get_meeting_count(cls, parties, name):
         pool = Pool()
         Meeting = pool.get('bol_air.meeting')
         meeting = Meeting.__table__()
+        party = cls.__table__()
         cursor = Transaction().connection.cursor()
-        counts = {p.id: p.legacy_meeting_count or 0 for p in parties}
-        for sub_ids in grouped_slice(
-                list(counts), backend.MAX_QUERY_PARAMS):
-            cursor.execute(*meeting.select(
-                    meeting.host, Count(),
-                    where=fields.SQL_OPERATORS['in'](
-                        meeting.host, list(sub_ids))
-                    & meeting.state.in_(['held', 'closed']),
-                    group_by=[meeting.host]))
-            for party_id, count in cursor:
-                counts[party_id] += count
+        ids = [p.id for p in parties]
+        counts = dict.fromkeys(ids, 0)
+        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS // 2):
+            sub_ids = list(sub_ids)
+            held = meeting.select(
+                meeting.host.as_('host'), Count().as_('count'),
+                where=fields.SQL_OPERATORS['in'](meeting.host, sub_ids)
+                & meeting.state.in_(['held', 'closed']),
+                group_by=[meeting.host])
+            # The former file's count is read here, not through the records
+            cursor.execute(*party.join(held, 'LEFT',
+                    condition=held.host == party.id).select(
+                    party.id,
+                    Coalesce(party.legacy_meeting_count, 0)
+                    + Coalesce(held.count, 0),
+                    where=fields.SQL_OPERATORS['in'](party.id, sub_ids)))
+            counts.update(cursor)
         return counts
 
     @classmethod

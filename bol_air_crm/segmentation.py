@@ -1,0 +1,419 @@
+# This file is part of bol_air_crm.
+"""RFM scores (recency, frequency, monetary) and personae (segments) of the
+customers, computed in SQL for the whole customer file at once."""
+from dateutil.relativedelta import relativedelta
+from sql import Cast, Literal, Null, Window
+from sql.aggregate import Count, Max, Sum
+from sql.conditionals import Case, Coalesce
+from sql.functions import PercentRank
+
+from trytond import backend
+from trytond.model import (
+    Index, ModelSingleton, ModelSQL, ModelView, fields, sequence_ordered)
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .party import HOST_STATUSES
+
+SCORINGS = [
+    ('quintiles', "Quintiles of the customers"),
+    ('thresholds', "Thresholds"),
+    ]
+PURCHASED = [
+    (None, ""),
+    ('yes', "Has bought"),
+    ('no', "Never bought"),
+    ]
+DIMENSIONS = ['recency', 'frequency', 'monetary']
+
+
+def _numeric(column):
+    "The column of a Numeric field, comparable on SQLite (stored as bytes)"
+    if backend.name == 'sqlite':
+        return Cast(column, 'NUMERIC')
+    return column
+
+
+def _score_domain(name):
+    return ['OR', (name, '=', None),
+        [(name, '>=', 1), (name, '<=', 5)]]
+
+
+def _threshold(field, string, help):
+    "A threshold field, required with the thresholds scoring"
+    return field(
+        string, help=help,
+        states={
+            'required': Eval('scoring') == 'thresholds',
+            'invisible': Eval('scoring') != 'thresholds',
+            })
+
+
+class Configuration(ModelSingleton, ModelSQL, ModelView):
+    __name__ = 'bol_air.segmentation.configuration'
+    __string__ = "Segmentation Configuration"
+
+    window_months = fields.Integer(
+        "Analysis Window", required=True,
+        domain=[('window_months', '>', 0)],
+        help="In months: the purchases and the amount count the invoices "
+        "of this period, up to today.")
+    scoring = fields.Selection(
+        SCORINGS, "Scoring", required=True,
+        help="Quintiles: each score splits the customers who bought in five "
+        "groups of the same size (5 = the best fifth). "
+        "Thresholds: the scores follow the values below.")
+    recency_5 = _threshold(
+        fields.Integer, "Recency 5 Within",
+        "In days: recency 5 when the last purchase is this recent.")
+    recency_4 = _threshold(
+        fields.Integer, "Recency 4 Within",
+        "In days: recency 4 when the last purchase is this recent.")
+    recency_3 = _threshold(
+        fields.Integer, "Recency 3 Within",
+        "In days: recency 3 when the last purchase is this recent.")
+    recency_2 = _threshold(
+        fields.Integer, "Recency 2 Within",
+        "In days: recency 2 when the last purchase is this recent "
+        "(1 otherwise).")
+    frequency_5 = _threshold(
+        fields.Integer, "Frequency 5 From",
+        "Frequency 5 from this number of purchases over the window.")
+    frequency_4 = _threshold(
+        fields.Integer, "Frequency 4 From",
+        "Frequency 4 from this number of purchases over the window.")
+    frequency_3 = _threshold(
+        fields.Integer, "Frequency 3 From",
+        "Frequency 3 from this number of purchases over the window.")
+    frequency_2 = _threshold(
+        fields.Integer, "Frequency 2 From",
+        "Frequency 2 from this number of purchases over the window "
+        "(1 below).")
+    monetary_5 = _threshold(
+        fields.Numeric, "Amount 5 From",
+        "Amount score 5 from this untaxed amount over the window.")
+    monetary_4 = _threshold(
+        fields.Numeric, "Amount 4 From",
+        "Amount score 4 from this untaxed amount over the window.")
+    monetary_3 = _threshold(
+        fields.Numeric, "Amount 3 From",
+        "Amount score 3 from this untaxed amount over the window.")
+    monetary_2 = _threshold(
+        fields.Numeric, "Amount 2 From",
+        "Amount score 2 from this untaxed amount over the window "
+        "(1 below).")
+
+    @classmethod
+    def default_window_months(cls):
+        return 24
+
+    @classmethod
+    def default_scoring(cls):
+        return 'quintiles'
+
+
+class Segment(sequence_ordered(), ModelSQL, ModelView):
+    "A persona: the first rule (by sequence) a customer matches is hers"
+    __name__ = 'bol_air.segment'
+    __string__ = "Segment"
+
+    name = fields.Char("Name", required=True, translate=True)
+    code = fields.Char("Code", required=True)
+    purchased = fields.Selection(
+        PURCHASED, "Purchases",
+        help="Only customers who have bought (ever) or who never did.")
+    host_status = fields.Selection(
+        [(None, "")] + HOST_STATUSES, "Host Status",
+        help="Only customers with this host status.")
+    recency_min = fields.Integer(
+        "Minimum Recency", domain=[_score_domain('recency_min')])
+    recency_max = fields.Integer(
+        "Maximum Recency", domain=[_score_domain('recency_max')])
+    frequency_min = fields.Integer(
+        "Minimum Frequency", domain=[_score_domain('frequency_min')])
+    frequency_max = fields.Integer(
+        "Maximum Frequency", domain=[_score_domain('frequency_max')])
+    monetary_min = fields.Integer(
+        "Minimum Amount Score", domain=[_score_domain('monetary_min')])
+    monetary_max = fields.Integer(
+        "Maximum Amount Score", domain=[_score_domain('monetary_max')])
+    customer_count = fields.Function(
+        fields.Integer("Customers"), 'get_customer_count')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.code, Index.Equality())))
+
+    def condition(self, party):
+        "SQL condition on the party table of the customers of the rule"
+        condition = Literal(True)
+        if self.purchased == 'yes':
+            condition &= party.rfm_last_purchase != Null
+        elif self.purchased == 'no':
+            condition &= party.rfm_last_purchase == Null
+        if self.host_status:
+            condition &= party.host_status == self.host_status
+        for dimension in DIMENSIONS:
+            column = getattr(party, f'rfm_{dimension}')
+            minimum = getattr(self, f'{dimension}_min')
+            maximum = getattr(self, f'{dimension}_max')
+            if minimum is not None:
+                condition &= column >= minimum
+            if maximum is not None:
+                condition &= column <= maximum
+        return condition
+
+    @classmethod
+    def get_customer_count(cls, segments, name):
+        pool = Pool()
+        Party = pool.get('party.party')
+        party = Party.__table__()
+        cursor = Transaction().connection.cursor()
+        counts = {s.id: 0 for s in segments}
+        for sub_ids in grouped_slice(list(counts), backend.MAX_QUERY_PARAMS):
+            cursor.execute(*party.select(
+                    party.segment, Count(),
+                    where=fields.SQL_OPERATORS['in'](
+                        party.segment, list(sub_ids))
+                    & (party.active == Literal(True)),
+                    group_by=[party.segment]))
+            counts.update(cursor)
+        return counts
+
+
+class Party(metaclass=PoolMeta):
+    __name__ = 'party.party'
+
+    rfm_recency = fields.Integer(
+        "Recency", readonly=True,
+        help="From 1 to 5: 5 for the most recent buyers.")
+    rfm_frequency = fields.Integer(
+        "Frequency", readonly=True,
+        help="From 1 to 5: 5 for those who buy most often.")
+    rfm_monetary = fields.Integer(
+        "Amount Score", readonly=True,
+        help="From 1 to 5: 5 for those who spend the most.")
+    segment = fields.Many2One(
+        'bol_air.segment', "Segment", readonly=True, ondelete='SET NULL')
+    rfm_last_purchase = fields.Date(
+        "Last Purchase", readonly=True,
+        help="Date of the latest posted invoice.")
+    rfm_purchases = fields.Integer(
+        "Purchases", readonly=True,
+        help="Posted invoices over the analysis window.")
+    rfm_amount = fields.Numeric(
+        "Purchase Amount", digits=(16, 2), readonly=True,
+        help="Untaxed amount invoiced over the analysis window, "
+        "less the credit notes.")
+    rfm_date = fields.Date(
+        "Segmented On", readonly=True,
+        help="When the scores and the segment were last computed.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t, (t.segment, Index.Equality()),
+                where=t.segment != Null))
+
+    @classmethod
+    def segmentation_excluded_query(cls):
+        """SQL query (column party) of the people to leave out of the
+        profiling, or None for nobody"""
+        return None
+
+    @classmethod
+    def _segmentation_stats_query(cls, since, today):
+        "Per party: last purchase, purchases and amount over the window"
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        invoice = Invoice.__table__()
+        amount = Coalesce(_numeric(invoice.untaxed_amount_cache), 0)
+        # A purchase is a posted invoice, not a credit note nor an invoice
+        # cancelled by one
+        purchase = invoice.state.in_(['posted', 'paid']) & (amount > 0)
+        in_window = invoice.invoice_date > since
+        return invoice.select(
+            invoice.party.as_('party'),
+            Max(Case((purchase, invoice.invoice_date))).as_('last_purchase'),
+            Sum(Case((purchase & in_window, 1), else_=0)).as_('purchases'),
+            Sum(Case((in_window, amount), else_=0)).as_('amount'),
+            where=cls._invoiced_where(invoice, until=today),
+            group_by=[invoice.party])
+
+    @classmethod
+    def _rfm_threshold_scores(cls, party, config, today):
+        "The score expressions of the configured thresholds"
+        def score(column, thresholds):
+            return Case(
+                *((column >= value, Literal(s)) for s, value in thresholds),
+                else_=Literal(1))
+        recency = [
+            (s, today - relativedelta(days=getattr(config, f'recency_{s}')))
+            for s in range(5, 1, -1)]
+        frequency = [(s, getattr(config, f'frequency_{s}'))
+            for s in range(5, 1, -1)]
+        monetary = [(s, getattr(config, f'monetary_{s}'))
+            for s in range(5, 1, -1)]
+        if backend.name == 'sqlite':
+            monetary = [(s, float(v)) for s, v in monetary]
+        return [
+            score(party.rfm_last_purchase, recency),
+            score(party.rfm_purchases, frequency),
+            score(_numeric(party.rfm_amount), monetary),
+            ]
+
+    @classmethod
+    def compute_segmentation(cls):
+        """Compute the RFM scores and the segment of every customer in a few
+        UPDATE statements, whatever their number"""
+        pool = Pool()
+        Configuration = pool.get('bol_air.segmentation.configuration')
+        Segment = pool.get('bol_air.segment')
+        Date = pool.get('ir.date')
+        party = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        config = Configuration(1)
+        today = Date.today()
+        since = today - relativedelta(months=config.window_months)
+        customer = party.crm_customer == Literal(True)
+
+        excluded = cls.segmentation_excluded_query()
+        if excluded is not None:
+            profiled = ~party.id.in_(excluded)
+        else:
+            profiled = Literal(True)
+        # Reset: nothing known for the people left out, no purchase yet for
+        # the others
+        zero = Case((customer & profiled, 0))
+        cursor.execute(*party.update(
+                [party.rfm_recency, party.rfm_frequency, party.rfm_monetary,
+                    party.segment, party.rfm_last_purchase,
+                    party.rfm_purchases, party.rfm_amount, party.rfm_date],
+                [Null, Null, Null, Null, Null, zero, zero,
+                    Case((customer, today))],
+                where=customer | (party.rfm_date != Null)))
+
+        stats = cls._segmentation_stats_query(since, today)
+        cursor.execute(*party.update(
+                [party.rfm_last_purchase, party.rfm_purchases,
+                    party.rfm_amount],
+                [stats.last_purchase, stats.purchases, stats.amount],
+                from_=[stats],
+                where=(stats.party == party.id) & customer & profiled))
+
+        scored = party.rfm_last_purchase != Null
+        if config.scoring == 'thresholds':
+            cursor.execute(*party.update(
+                    [party.rfm_recency, party.rfm_frequency,
+                        party.rfm_monetary],
+                    cls._rfm_threshold_scores(party, config, today),
+                    where=customer & scored))
+        else:
+            # Quintiles: 5 for the top fifth by percent rank; ties share the
+            # lowest rank, so a value most have never gets a high score.
+            # Recency ranks everyone who ever bought, frequency and amount
+            # those who bought over the window (1 for the others).
+            ranked = cls.__table__()
+            bought = ranked.rfm_purchases > 0
+
+            def quintile(column, partition=None):
+                rank = PercentRank(window=Window(
+                        [partition] if partition is not None else [],
+                        order_by=[column.asc]))
+                score = Case(
+                    (rank >= 0.8, 5), (rank >= 0.6, 4), (rank >= 0.4, 3),
+                    (rank >= 0.2, 2), else_=1)
+                if partition is not None:
+                    score = Case((partition, score), else_=1)
+                return score
+            ranks = ranked.select(
+                ranked.id.as_('id'),
+                quintile(ranked.rfm_last_purchase).as_('recency'),
+                quintile(ranked.rfm_purchases, bought).as_('frequency'),
+                quintile(_numeric(ranked.rfm_amount), bought)
+                .as_('monetary'),
+                where=(ranked.crm_customer == Literal(True))
+                & (ranked.rfm_last_purchase != Null))
+            cursor.execute(*party.update(
+                    [party.rfm_recency, party.rfm_frequency,
+                        party.rfm_monetary],
+                    [ranks.recency, ranks.frequency, ranks.monetary],
+                    from_=[ranks],
+                    where=ranks.id == party.id))
+
+        segments = Segment.search([])
+        if segments:
+            segment = Case(*((s.condition(party), s.id) for s in segments))
+            # Those left out have no purchase count
+            cursor.execute(*party.update(
+                    [party.segment], [segment],
+                    where=customer & (party.rfm_purchases != Null)))
+        cls._clear_segmentation_cache()
+
+    @classmethod
+    def _clear_segmentation_cache(cls):
+        "Forget the records read before the UPDATE statements"
+        transaction = Transaction()
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            if cls.__name__ in cache:
+                cache[cls.__name__].clear()
+
+
+class Erase(metaclass=PoolMeta):
+    __name__ = 'party.erase'
+
+    def to_erase(self, party_id):
+        pool = Pool()
+        Party = pool.get('party.party')
+        names = [
+            'rfm_recency', 'rfm_frequency', 'rfm_monetary', 'segment',
+            'rfm_last_purchase', 'rfm_purchases', 'rfm_amount', 'rfm_date']
+        return super().to_erase(party_id) + [
+            (Party, [('id', '=', party_id)], True, names,
+                [None] * len(names)),
+            ]
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('party.party|compute_segmentation',
+                "Compute Customer Segments"))
+
+
+class ComputeStart(ModelView):
+    __name__ = 'bol_air.segmentation.compute.start'
+    __string__ = "Compute Segments"
+
+
+class Compute(Wizard):
+    "Compute again the scores and the segment of every customer"
+    __name__ = 'bol_air.segmentation.compute'
+    start = StateView(
+        'bol_air.segmentation.compute.start',
+        'bol_air_crm.segmentation_compute_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Compute", 'compute', 'tryton-ok', default=True),
+            ])
+    compute = StateTransition()
+
+    def transition_compute(self):
+        pool = Pool()
+        Party = pool.get('party.party')
+        Party.compute_segmentation()
+        return 'end'
+
+    def end(self):
+        return 'reload'
