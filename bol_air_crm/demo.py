@@ -82,7 +82,9 @@ def build(config, annex_path, today=None):
         customers=customers)
     _create_meetings(config, company, customers, ambassadors, today)
     _create_interactions(config, customers, ambassadors, today)
+    _create_objectives(config, company, ambassadors, today)
     _extend(config, 'bol_air_gdpr', customers=customers)
+    _compute_segments(config)
     _close_config_wizard(config)
     return True
 
@@ -434,3 +436,25 @@ def _create_interactions(config, customers, ambassadors, today):
                     today + relativedelta(days=follow_up)
                     if follow_up is not None else None)))
     Interaction.save(records)
+
+
+def _create_objectives(config, company, ambassadors, today):
+    "Objectives of both ambassadors for last month and this month"
+    from proteus import Model
+    Objective = Model.get('bol_air.objective', config=config)
+    records = []
+    for months, (revenue, meetings, new_hosts) in [
+            (-1, ('400', 2, 1)), (0, ('500', 3, 1))]:
+        month = today + relativedelta(months=months, day=1)
+        for ambassador in ambassadors.values():
+            records.append(Objective(
+                    company=company, ambassador=ambassador, month=month,
+                    revenue=Decimal(revenue), meetings=meetings,
+                    new_hosts=new_hosts))
+    Objective.save(records)
+
+
+def _compute_segments(config):
+    "Scores and segments, as the nightly job would leave them"
+    from proteus import Wizard
+    Wizard('bol_air.segmentation.compute', config=config).execute('compute')

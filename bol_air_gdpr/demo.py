@@ -5,6 +5,8 @@ the newsletter form there; one of them withdrew since by phone."""
 
 def build(config, customers):
     from proteus import Model, Wizard
+
+    from trytond.pyson import PYSONEncoder
     Meeting = Model.get('bol_air.meeting', config=config)
     Purpose = Model.get('bol_air.gdpr.purpose', config=config)
     Status = Model.get('bol_air.gdpr.consent.status', config=config)
@@ -25,3 +27,12 @@ def build(config, customers):
             ('purpose', '=', sms.id),
             ])
     status.click('withdraw')
+
+    # The Christmas newsletter to the whole customer file: only those who
+    # signed the newsletter form are kept
+    TargetList = Model.get('bol_air.target.list', config=config)
+    target = TargetList(
+        name="Lettre de Noël", purpose=newsletter,
+        criteria=PYSONEncoder().encode([]))
+    target.save()
+    target.click('fill')

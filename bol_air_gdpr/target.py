@@ -47,6 +47,9 @@ class TargetList(ModelSQL, ModelView):
         "[('addresses.city', '=', 'Limoges')] or "
         "[('host_status', '=', 'host')]: \"Fill\" puts the customers "
         "matching it on the list.")
+    segment = fields.Many2One(
+        'bol_air.segment', "Segment", ondelete='SET NULL',
+        help="Keep only the customers of this segment (with the criteria).")
     members = fields.One2Many(
         'bol_air.target.list.member', 'list_', "Members")
     member_count = fields.Function(
@@ -108,10 +111,13 @@ class TargetList(ModelSQL, ModelView):
 
     def criteria_domain(self):
         "The domain of the customers the criteria select"
-        return [
+        domain = [
             ('crm_customer', '=', True),
             PYSONDecoder({}).decode(self.criteria or '[]'),
             ]
+        if self.segment:
+            domain.append(('segment', '=', self.segment.id))
+        return domain
 
     @classmethod
     def validate_fields(cls, lists, field_names):

@@ -16,11 +16,11 @@ class ProfilingOppositionTestCase(SegmentationMixin, unittest.TestCase):
     def setUpClass(cls):
         activate_module('bol_air_gdpr')
 
-    def _consent(self, party, status, date):
+    def _consent(self, party, status, date, code='profiling'):
         pool = Pool()
         Consent = pool.get('bol_air.gdpr.consent')
         Purpose = pool.get('bol_air.gdpr.purpose')
-        purpose = Purpose.by_code('profiling')
+        purpose = Purpose.by_code(code)
         Consent.create([{
                     'party': party.id, 'purpose': purpose.id,
                     'status': status, 'channel': 'paper',
@@ -69,3 +69,39 @@ class ProfilingOppositionTestCase(SegmentationMixin, unittest.TestCase):
                 Party.search([('segment', '=', None),
                         ('crm_customer', '=', True)]),
                 [opposed])
+
+    @with_transaction()
+    def test_target_list_of_segment(self):
+        "A newsletter list of a segment keeps its consenting customers only"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Purpose = pool.get('bol_air.gdpr.purpose')
+        Segment = pool.get('bol_air.segment')
+        TargetList = pool.get('bol_air.target.list')
+        company = self._setup()
+        with set_company(company):
+            parties = self._customers(company, {
+                    'NEW_YES': ('none', [(5, 80)]),
+                    'NEW_NO': ('none', [(8, 70)]),
+                    'OLD_YES': ('none', [(300, 20)]),
+                    })
+            for code in ['NEW_YES', 'OLD_YES']:
+                self._consent(
+                    parties[code], 'given', dt.date(2026, 1, 5),
+                    code='newsletter')
+            new, = Segment.search([('code', '=', 'new')])
+            old, = Segment.search([('code', '=', 'to_reactivate')])
+            # As the segmentation leaves them (computing it is tested above)
+            Party.write(
+                [parties['NEW_YES'], parties['NEW_NO']], {'segment': new.id},
+                [parties['OLD_YES']], {'segment': old.id})
+            target, = TargetList.create([{
+                        'name': "Bienvenue",
+                        'purpose': Purpose.by_code('newsletter').id,
+                        'segment': new.id,
+                        }])
+            TargetList.fill([target])
+
+            self.assertEqual(
+                [m.party for m in target.members], [parties['NEW_YES']])
+            self.assertEqual(target.excluded_count, 1)
