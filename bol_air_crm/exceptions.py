@@ -23,3 +23,16 @@ class SaleInvoiceError(UserError):
 class ImportFileError(UserError):
     "The customer file cannot be imported at all"
     pass
+
+
+class LeadError(UserError):
+    pass
+
+
+class LeadValidationError(ValidationError):
+    pass
+
+
+class CallListValidationError(ValidationError):
+    "A person who may not be phoned put in a call list"
+    pass
