@@ -29,10 +29,6 @@ class LeadError(UserError):
     pass
 
 
-class LeadValidationError(ValidationError):
-    pass
-
-
 class CallListValidationError(ValidationError):
     "A person who may not be phoned put in a call list"
     pass

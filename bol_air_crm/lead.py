@@ -1,6 +1,8 @@
 # This file is part of bol_air_crm.
 """The pipeline of future hosts: a lead is a person who may host a meeting,
 followed by an ambassador from the first call to the meeting held."""
+from collections import defaultdict
+
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.company.model import employee_field
@@ -8,7 +10,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If, PYSONEncoder
 from trytond.transaction import Transaction, without_check_access
 
-from .exceptions import LeadError, LeadValidationError
+from .exceptions import LeadError
 
 STATES = [
     ('new', "New"),
@@ -212,16 +214,6 @@ class Lead(Workflow, ModelSQL, ModelView):
         return super().copy(leads, default=default)
 
     @classmethod
-    def validate_fields(cls, leads, field_names):
-        super().validate_fields(leads, field_names)
-        if field_names & {'state', 'lost_reason'}:
-            for lead in leads:
-                if lead.state == 'lost' and not lead.lost_reason:
-                    raise LeadValidationError(gettext(
-                            'bol_air_crm.msg_lead_lost_reason',
-                            lead=lead.rec_name))
-
-    @classmethod
     def _today(cls):
         return Pool().get('ir.date').today()
 
@@ -229,11 +221,16 @@ class Lead(Workflow, ModelSQL, ModelView):
     def _set_dates(cls, leads, *names):
         "Fill the dates the leads reached the stages names, once"
         today = cls._today()
+        to_write = defaultdict(list)
         for lead in leads:
-            for name in names:
-                if not getattr(lead, name):
-                    setattr(lead, name, today)
-        cls.save(leads)
+            missing = tuple(n for n in names if not getattr(lead, n))
+            if missing:
+                to_write[missing].append(lead)
+        args = []
+        for missing, records in to_write.items():
+            args.extend((records, dict.fromkeys(missing, today)))
+        if args:
+            cls.write(*args)
 
     @classmethod
     @ModelView.button
@@ -293,10 +290,9 @@ class Lead(Workflow, ModelSQL, ModelView):
     @ModelView.button
     @Workflow.transition('new')
     def reopen(cls, leads):
-        cls.write(leads, {
-                'lost_reason': None,
-                'lost_date': None,
-                })
+        # The reason stays as a memory of the last loss (required while the
+        # lead is lost, it is chosen again when the lead is lost again)
+        cls.write(leads, {'lost_date': None})
 
     @classmethod
     @Workflow.transition('held')
