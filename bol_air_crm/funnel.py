@@ -4,8 +4,8 @@ were opened, how many reached each stage, and how many guests of the
 meetings held became hosts."""
 import datetime as dt
 
-from sql import Literal, Null
-from sql.aggregate import Count, Sum
+from sql import Null
+from sql.aggregate import Count
 from sql.conditionals import Case, Coalesce
 from sql.operators import Exists
 
@@ -135,11 +135,11 @@ class Funnel(ModelSQL, ModelView):
             where &= lead.date <= to_date
         return lead.select(
             lead.ambassador.as_('ambassador'),
-            Count(Literal('*')).as_('lead_count'),
+            Count(lead.id).as_('lead_count'),
             Count(lead.contacted_date).as_('contacted_count'),
             Count(lead.booked_date).as_('booked_count'),
             Count(lead.held_date).as_('held_count'),
-            Sum(Case((lead.state == 'lost', 1), else_=0)).as_('lost_count'),
+            Count(Case((lead.state == 'lost', lead.id))).as_('lost_count'),
             where=where,
             group_by=[lead.ambassador])
 
@@ -160,15 +160,15 @@ class Funnel(ModelSQL, ModelView):
             where &= meeting.date < dt.datetime.combine(
                 to_date + dt.timedelta(days=1), dt.time.min)
         later = hosted.select(
-            Literal(1),
+            hosted.id,
             where=(hosted.host == guest.party)
             & hosted.state.in_(HELD_STATES)
             & (hosted.date > meeting.date))
         return guest.join(meeting, condition=guest.meeting == meeting.id
             ).select(
                 meeting.ambassador.as_('ambassador'),
-                Count(Literal('*')).as_('guest_count'),
-                Sum(Case((Exists(later), 1), else_=0)).as_('new_host_count'),
+                Count(guest.id).as_('guest_count'),
+                Count(Case((Exists(later), guest.id))).as_('new_host_count'),
                 where=where,
                 group_by=[meeting.ambassador])
 

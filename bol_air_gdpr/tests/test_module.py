@@ -386,7 +386,8 @@ class BolAirGdprTestCase(
                 'identity', 'addresses', 'contact_mechanisms', 'identifiers',
                 'orders', 'order_lines', 'invoices', 'meetings_hosted',
                 'meetings_guest', 'interactions', 'consents', 'requests',
-                'marketing_emails', 'web_users', 'loyalty_cards',
+                'marketing_emails', 'web_users', 'host_leads', 'calls',
+                'loyalty_cards',
                 'loyalty_moves', 'vouchers', 'voucher_uses'])
         identity, = sections['identity']
         self.assertEqual(
