@@ -23,3 +23,12 @@ class SaleInvoiceError(UserError):
 class ImportFileError(UserError):
     "The customer file cannot be imported at all"
     pass
+
+
+class LeadError(UserError):
+    pass
+
+
+class CallListValidationError(ValidationError):
+    "A person who may not be phoned put in a call list"
+    pass

@@ -386,7 +386,8 @@ class BolAirGdprTestCase(
                 'identity', 'addresses', 'contact_mechanisms', 'identifiers',
                 'orders', 'order_lines', 'invoices', 'meetings_hosted',
                 'meetings_guest', 'interactions', 'consents', 'requests',
-                'marketing_emails', 'web_users', 'loyalty_cards',
+                'marketing_emails', 'web_users', 'host_leads', 'calls',
+                'loyalty_cards',
                 'loyalty_moves', 'vouchers', 'voucher_uses'])
         identity, = sections['identity']
         self.assertEqual(
@@ -456,8 +457,8 @@ class BolAirGdprTestCase(
                 "Orders", "Order Lines", "Invoices", "Meetings Hosted",
                 "Meetings as Guest", "Interactions", "Consents",
                 "Data-Subject Requests", "Newsletter Subscriptions",
-                "Portal Accounts", "Loyalty Card", "Loyalty Points",
-                "Vouchers", "Voucher Uses"])
+                "Portal Accounts", "Host Leads", "Phone Calls",
+                "Loyalty Card", "Loyalty Points", "Vouchers", "Voucher Uses"])
         header, *rows = workbook["Consents"].iter_rows(values_only=True)
         self.assertEqual(header[:3], ("Date", "Purpose", "Status"))
         row = dict(zip(header, rows[0]))
