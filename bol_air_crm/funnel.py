@@ -4,7 +4,7 @@ were opened, how many reached each stage, and how many guests of the
 meetings held became hosts."""
 import datetime as dt
 
-from sql import Null
+from sql import Literal, Null
 from sql.aggregate import Count
 from sql.conditionals import Case, Coalesce
 from sql.operators import Exists
@@ -152,7 +152,10 @@ class Funnel(ModelSQL, ModelView):
         hosted = Meeting.__table__()
         guest = Guest.__table__()
         from_date, to_date = cls._period()
-        where = (meeting.ambassador != Null) & meeting.state.in_(HELD_STATES)
+        # Like the scorecard: only the guests who came count
+        where = ((meeting.ambassador != Null)
+            & meeting.state.in_(HELD_STATES)
+            & (guest.attended == Literal(True)))
         if from_date:
             where &= meeting.date >= dt.datetime.combine(
                 from_date, dt.time.min)
