@@ -247,6 +247,48 @@ class DemoDataTestCase(unittest.TestCase):
         self.assertTrue(all(e['meeting'] == closed['id'] and e['text_version']
                 for e in entries))
 
+    def test_recruitment_and_marketing_demo(self):
+        """The guest who wants to host is Maryse's lead, the ambassadors
+        have objectives, the customers a segment, and the newsletter
+        target list holds the signatories only"""
+        maryse = RPC(*MARYSE)
+        leads = maryse.search_read(
+            'bol_air.lead', [],
+            ['party.code', 'state', 'source', 'ambassador.rec_name'])
+        self.assertEqual([
+                (l['party.']['code'], l['state'], l['source'],
+                    l['ambassador.']['rec_name'])
+                for l in leads],
+            [('2', 'new', 'guest', "Maryse Brun")])
+        objectives = maryse.search_read(
+            'bol_air.objective', [], ['ambassador.rec_name'])
+        self.assertEqual(len(objectives), 2)
+        self.assertEqual(
+            {o['ambassador.']['rec_name'] for o in objectives},
+            {"Maryse Brun"})
+
+        admin = RPC(*ADMIN)
+        customers = admin.search_read(
+            'party.party', [('crm_customer', '=', True)],
+            ['segment.code', 'rfm_purchases'])
+        self.assertTrue(all(c['segment.'] for c in customers))
+        self.assertEqual(
+            {c['id'] for c in customers if c['rfm_purchases']},
+            {c['id'] for c in customers
+                if c['segment.']['code'] != 'prospect'})
+        subscribed = admin.search_read(
+            'party.party',
+            [('consent_purposes.code', '=', 'newsletter')], ['id'])
+        target, = admin.search_read(
+            'bol_air.target.list', [], ['members', 'excluded_count'])
+        members = admin.search_read(
+            'bol_air.target.list.member',
+            [('id', 'in', target['members'])], ['party'])
+        self.assertEqual(
+            {m['party'] for m in members}, {p['id'] for p in subscribed})
+        self.assertEqual(
+            target['excluded_count'], len(customers) - len(members))
+
     def test_ambassador_sees_only_her_customers(self):
         "Maryse Brun logs in and sees only her customers and meetings"
         rpc = RPC(*MARYSE)
@@ -456,6 +498,32 @@ class WebClientTestCase(unittest.TestCase):
         page.locator('div.column-char[title="Consentements"]').dblclick()
         page.get_by_text("Lettre d'information par e-mail").first.wait_for()
         page.screenshot(path=str(doc / 'rgpd-consentements.png'))
+        self.assertEqual(errors, [])
+
+    def test_dashboard_and_recruitment_screens(self):
+        "The dashboard, leads and target lists open without error"
+        admin = RPC(*ADMIN)
+        lead, = admin.search_read(
+            'bol_air.lead', [('party.code', '=', '2')], ['party.rec_name'])
+        self.browse(lambda page, doc: self._walk_dashboard(
+                page, doc, lead['party.']['rec_name']))
+
+    def _walk_dashboard(self, page, doc, lead_name):
+        errors = []
+        page.on('pageerror', lambda error: errors.append(str(error)))
+        self.login(page, *ADMIN)
+        self.expand(page, "CRM")
+        page.locator('div.column-char[title="Tableau de bord"]').dblclick()
+        page.get_by_text("Objectif chiffre d'affaires").first.wait_for()
+        page.get_by_text("Meilleurs clients").first.wait_for()
+        page.screenshot(path=str(doc / 'tableau-de-bord.png'))
+        self.expand(page, "Recrutement d'hôtesses")
+        page.locator('div.column-char[title="Pistes"]').dblclick()
+        page.get_by_text(lead_name).filter(visible=True).first.wait_for()
+        page.screenshot(path=str(doc / 'pistes.png'))
+        page.locator('div.column-char[title="Listes de ciblage"]').dblclick()
+        page.get_by_text("Lettre de Noël").filter(
+            visible=True).first.wait_for()
         self.assertEqual(errors, [])
 
     def test_accountant_customer_invoices(self):
