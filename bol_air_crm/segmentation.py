@@ -245,6 +245,36 @@ class Party(metaclass=PoolMeta):
                 where=t.segment != Null))
 
     @classmethod
+    def read(cls, ids, fields_names):
+        """Label the values of the static selections once for all the rows:
+        Tryton looks the labels up row by row (through fields_get), which
+        the web client asks for every row of a list"""
+        labels = {}
+        for name in fields_names:
+            if not name.endswith(':string'):
+                continue
+            field = cls._fields.get(name[:-len(':string')])
+            if (field is not None and field._type == 'selection'
+                    and not isinstance(field.selection, str)
+                    and not field.context
+                    and not getattr(field, 'datetime_field', None)):
+                labels[name] = field
+        if not labels:
+            return super().read(ids, fields_names)
+        names = [n for n in fields_names if n not in labels]
+        extra = {f.name for f in labels.values()} - set(names)
+        rows = super().read(ids, names + sorted(extra))
+        for label, field in labels.items():
+            selection = field.get_selection(cls, field.name, None)
+            for row in rows:
+                row[label] = field.get_selection_string(
+                    selection, row[field.name])
+        for row in rows:
+            for name in extra:
+                del row[name]
+        return rows
+
+    @classmethod
     def segmentation_excluded_query(cls):
         """SQL query (column party) of the people to leave out of the
         profiling, or None for nobody"""
