@@ -169,6 +169,22 @@ def copy_customers(bench, count, template_id, sale_ids):
         f"{objections} oppositions au profilage", flush=True)
 
 
+def explain():
+    "PostgreSQL's plan and timings of the query of the new values"
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+    pool = Pool()
+    Party = pool.get('party.party')
+    Configuration = pool.get('bol_air.segmentation.configuration')
+    Date = pool.get('ir.date')
+    query = Party._segmentation_query(Configuration(1), Date.today())
+    sql, params = tuple(query)
+    cursor = Transaction().connection.cursor()
+    cursor.execute('EXPLAIN (ANALYZE, BUFFERS) ' + sql, params)
+    for line, in cursor:
+        print('    ' + line)
+
+
 def compute():
     from trytond.pool import Pool
     Party = Pool().get('party.party')
@@ -262,6 +278,8 @@ def main():
         help="runs of the computation (default: 3)")
     parser.add_argument('--profile', action='store_true',
         help="profile the customer list")
+    parser.add_argument('--explain', action='store_true',
+        help="print the plan of the computation's query (PostgreSQL)")
     parser.add_argument('--backend', choices=['sqlite', 'postgresql'],
         default='sqlite',
         help="postgresql uses TRYTOND_DATABASE_URI, by default " + PG_URI)
@@ -296,6 +314,11 @@ def main():
             f"médiane {statistics.median(timings):.2f} s sur {args.runs} ("
             + ", ".join(f"{t:.2f}" for t in timings)
             + " s ; cible ≤ 10 s)", flush=True)
+        if args.explain and args.backend == 'postgresql':
+            try:
+                bench.request(explain)
+            except Exception as exception:  # a plan is no result
+                print(f"    EXPLAIN impossible : {exception!r}")
         with bench.transaction() as transaction:
             from trytond.pool import Pool
             Party = Pool().get('party.party')
