@@ -371,7 +371,7 @@ def main():
         if args.profile:
             profiler = cProfile.Profile()
             open_list(bench, 1000, names, batch, profiler=profiler)
-            pstats.Stats(profiler).sort_stats('cumulative').print_stats(30)
+            pstats.Stats(profiler).sort_stats('cumulative').print_stats(45)
     finally:
         drop_db()
         if tmp:

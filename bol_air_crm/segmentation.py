@@ -2,10 +2,10 @@
 """RFM scores (recency, frequency, monetary) and personae (segments) of the
 customers, computed in SQL for the whole customer file at once."""
 from dateutil.relativedelta import relativedelta
-from sql import Cast, Column, Literal, Null, Window
+from sql import Cast, Column, Literal, Null, Select, Window
 from sql.aggregate import Count, Max, Sum
 from sql.conditionals import Case, Coalesce
-from sql.functions import PercentRank
+from sql.functions import Function, PercentRank
 from sql.operators import BinaryOperator, IsDistinct, Or
 
 from trytond import backend
@@ -40,6 +40,16 @@ def _numeric(column):
     if backend.name == 'sqlite':
         return Cast(column, 'NUMERIC')
     return column
+
+
+class CurrentSetting(Function):
+    __slots__ = ()
+    _function = 'CURRENT_SETTING'
+
+
+class SetConfig(Function):
+    __slots__ = ()
+    _function = 'SET_CONFIG'
 
 
 class _IsNot(BinaryOperator):
@@ -322,25 +332,35 @@ class Party(metaclass=PoolMeta):
             ]
 
     @classmethod
-    def _rfm_quintile_scores(cls, scored):
+    def _rfm_quintile_scores(cls, base):
         """The score expressions by quintiles: 5 for the top fifth by percent
         rank; ties share the lowest rank, so a value most have never gets a
         high score. Recency ranks everyone who ever bought, frequency and
         amount those who bought over the window (1 for the others)."""
-        def quintile(column, partition):
-            rank = PercentRank(window=Window(
-                    [partition], order_by=[column.asc]))
+        scored = base.rfm_last_purchase != Null
+        bought = base.rfm_purchases > 0
+        # One window (one sort) a dimension
+        ranked = base.select(
+            base.id, base.host_status, base.rfm_last_purchase,
+            base.rfm_purchases, base.rfm_amount,
+            PercentRank(window=Window([scored],
+                    order_by=[base.rfm_last_purchase.asc])).as_('recency'),
+            PercentRank(window=Window([bought],
+                    order_by=[base.rfm_purchases.asc])).as_('frequency'),
+            PercentRank(window=Window([bought],
+                    order_by=[_numeric(base.rfm_amount).asc])).as_(
+                'monetary'))
+
+        def quintile(rank):
             return Case(
                 (rank >= 0.8, 5), (rank >= 0.6, 4), (rank >= 0.4, 3),
                 (rank >= 0.2, 2), else_=1)
-        scored_ = scored.rfm_last_purchase != Null
-        bought = scored.rfm_purchases > 0
-        return [
-            Case((scored_, quintile(scored.rfm_last_purchase, scored_))),
-            Case((bought, quintile(scored.rfm_purchases, bought)),
-                (scored_, 1)),
-            Case((bought, quintile(_numeric(scored.rfm_amount), bought)),
-                (scored_, 1)),
+        scored = ranked.rfm_last_purchase != Null
+        bought = ranked.rfm_purchases > 0
+        return ranked, [
+            Case((scored, quintile(ranked.recency))),
+            Case((bought, quintile(ranked.frequency)), (scored, 1)),
+            Case((bought, quintile(ranked.monetary)), (scored, 1)),
             ]
 
     @classmethod
@@ -358,27 +378,33 @@ class Party(metaclass=PoolMeta):
             profiled = customer & ~party.id.in_(excluded)
         else:
             profiled = customer
-        # Nothing known for the people left out, no purchase yet for the
-        # others
-        base = party.join(stats, 'LEFT',
-            condition=stats.party == party.id).select(
+        people = party.select(
             party.id.as_('id'),
             party.host_status.as_('host_status'),
+            profiled.as_('profiled'),
+            where=customer | (party.rfm_purchases != Null)
+            | (party.segment != Null))
+        # Nothing known for the people left out, no purchase yet for the
+        # others
+        profiled = people.profiled == Literal(True)
+        base = people.join(stats, 'LEFT',
+            condition=stats.party == people.id).select(
+            people.id.as_('id'),
+            people.host_status.as_('host_status'),
             Case((profiled, stats.last_purchase)).as_('rfm_last_purchase'),
             Case((profiled, Coalesce(stats.purchases, 0))).as_(
                 'rfm_purchases'),
-            Case((profiled, Coalesce(stats.amount, 0))).as_('rfm_amount'),
-            where=customer | (party.rfm_purchases != Null)
-            | (party.segment != Null))
+            Case((profiled, Coalesce(stats.amount, 0))).as_('rfm_amount'))
 
         if config.scoring == 'thresholds':
+            source = base
             scores = [Case((base.rfm_last_purchase != Null, s))
                 for s in cls._rfm_threshold_scores(base, config, today)]
         else:
-            scores = cls._rfm_quintile_scores(base)
-        scored = base.select(
-            base.id, base.host_status, base.rfm_last_purchase,
-            base.rfm_purchases, base.rfm_amount,
+            source, scores = cls._rfm_quintile_scores(base)
+        scored = source.select(
+            source.id, source.host_status, source.rfm_last_purchase,
+            source.rfm_purchases, source.rfm_amount,
             *(s.as_(f'rfm_{d}') for s, d in zip(scores, DIMENSIONS)))
 
         segments = Segment.search([])
@@ -388,7 +414,7 @@ class Party(metaclass=PoolMeta):
                 *((s.condition(scored), s.id) for s in segments))
             segment = Case((scored.rfm_purchases != Null, segment))
         else:
-            segment = Null
+            segment = Cast(Literal(None), cls.segment.sql_type().base)
         return scored.select(
             scored.id,
             *(Column(scored, n) for n in SEGMENTATION_COLUMNS[:-1]),
@@ -417,11 +443,19 @@ class Party(metaclass=PoolMeta):
             if name == 'rfm_amount':
                 old, value = _numeric(old), _numeric(value)
             changed.append(_distinct(old, value))
+        if backend.name == 'postgresql':
+            # PostgreSQL would spend more time compiling the query (JIT)
+            # than running it
+            cursor.execute(*Select([CurrentSetting('jit')]))
+            jit, = cursor.fetchone()
+            cursor.execute(*Select([SetConfig('jit', 'off', True)]))
         cursor.execute(*party.update(
                 [Column(party, n) for n in SEGMENTATION_COLUMNS],
                 [Column(new, n) for n in SEGMENTATION_COLUMNS],
                 from_=[new],
                 where=(new.id == party.id) & Or(changed)))
+        if backend.name == 'postgresql':
+            cursor.execute(*Select([SetConfig('jit', jit, True)]))
         cls._clear_segmentation_cache()
 
     @classmethod

@@ -205,6 +205,26 @@ class SegmentationTestCase(SegmentationMixin, unittest.TestCase):
                 .customer_count, 7)
 
     @with_transaction()
+    def test_no_segment(self):
+        "Without any segment rule the scores are computed all the same"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Segment = pool.get('bol_air.segment')
+        company = self._setup()
+        with set_company(company):
+            parties = self._customers(company, {
+                    'C': ('none', [(5, 80)]),
+                    'D': ('none', [(500, 200)]),
+                    })
+            Party.compute_segmentation()
+            Segment.delete(Segment.search([]))
+            Party.compute_segmentation()
+            self.assertEqual(self._scores(parties), {
+                    'C': (5, 1, 1, None),
+                    'D': (1, 1, 5, None),
+                    })
+
+    @with_transaction()
     def test_only_customers(self):
         "Other parties (suppliers, employees) are neither scored nor segmented"
         pool = Pool()
