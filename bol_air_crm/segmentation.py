@@ -221,24 +221,24 @@ class Party(metaclass=PoolMeta):
     __name__ = 'party.party'
 
     rfm_recency = fields.Integer(
-        "Recency", readonly=True,
+        "Recency", readonly=True, loading='lazy',
         help="From 1 to 5: 5 for the most recent buyers.")
     rfm_frequency = fields.Integer(
-        "Frequency", readonly=True,
+        "Frequency", readonly=True, loading='lazy',
         help="From 1 to 5: 5 for those who buy most often.")
     rfm_monetary = fields.Integer(
-        "Amount Score", readonly=True,
+        "Amount Score", readonly=True, loading='lazy',
         help="From 1 to 5: 5 for those who spend the most.")
     segment = fields.Many2One(
         'bol_air.segment', "Segment", readonly=True, ondelete='SET NULL')
     rfm_last_purchase = fields.Date(
-        "Last Purchase", readonly=True,
+        "Last Purchase", readonly=True, loading='lazy',
         help="Date of the latest posted invoice.")
     rfm_purchases = fields.Integer(
-        "Purchases", readonly=True,
+        "Purchases", readonly=True, loading='lazy',
         help="Posted invoices over the analysis window.")
     rfm_amount = fields.Numeric(
-        "Purchase Amount", digits=(16, 2), readonly=True,
+        "Purchase Amount", digits=(16, 2), readonly=True, loading='lazy',
         help="Untaxed amount invoiced over the analysis window, "
         "less the credit notes.")
     rfm_date = fields.Function(fields.Date(
