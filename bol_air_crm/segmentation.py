@@ -2,10 +2,11 @@
 """RFM scores (recency, frequency, monetary) and personae (segments) of the
 customers, computed in SQL for the whole customer file at once."""
 from dateutil.relativedelta import relativedelta
-from sql import Cast, Literal, Null, Window
+from sql import Cast, Column, Literal, Null, Select, Window
 from sql.aggregate import Count, Max, Sum
 from sql.conditionals import Case, Coalesce
-from sql.functions import PercentRank
+from sql.functions import Function, PercentRank
+from sql.operators import BinaryOperator, IsDistinct, Or
 
 from trytond import backend
 from trytond.model import (
@@ -13,7 +14,7 @@ from trytond.model import (
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .party import HOST_STATUSES
@@ -28,6 +29,10 @@ PURCHASED = [
     ('no', "Never bought"),
     ]
 DIMENSIONS = ['recency', 'frequency', 'monetary']
+# The party columns the computation writes, the segment last
+SEGMENTATION_COLUMNS = [
+    'rfm_last_purchase', 'rfm_purchases', 'rfm_amount',
+    'rfm_recency', 'rfm_frequency', 'rfm_monetary', 'segment']
 
 
 def _numeric(column):
@@ -35,6 +40,29 @@ def _numeric(column):
     if backend.name == 'sqlite':
         return Cast(column, 'NUMERIC')
     return column
+
+
+class CurrentSetting(Function):
+    __slots__ = ()
+    _function = 'CURRENT_SETTING'
+
+
+class SetConfig(Function):
+    __slots__ = ()
+    _function = 'SET_CONFIG'
+
+
+class _IsNot(BinaryOperator):
+    "SQLite's IS NOT: the null-safe inequality of any two values"
+    __slots__ = ()
+    _operator = 'IS NOT'
+
+
+def _distinct(column, value):
+    "Whether the column's value differs from value, NULL included"
+    if backend.name == 'sqlite':
+        return _IsNot(column, value)
+    return IsDistinct(column, value)
 
 
 def _score_domain(name):
@@ -105,6 +133,9 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         fields.Numeric, "Amount 2 From",
         "Amount score 2 from this untaxed amount over the window "
         "(1 below).")
+    computation_date = fields.Date(
+        "Last Computation", readonly=True,
+        help="When the scores and the segments were last computed.")
 
     @classmethod
     def default_window_months(cls):
@@ -190,29 +221,30 @@ class Party(metaclass=PoolMeta):
     __name__ = 'party.party'
 
     rfm_recency = fields.Integer(
-        "Recency", readonly=True,
+        "Recency", readonly=True, loading='lazy',
         help="From 1 to 5: 5 for the most recent buyers.")
     rfm_frequency = fields.Integer(
-        "Frequency", readonly=True,
+        "Frequency", readonly=True, loading='lazy',
         help="From 1 to 5: 5 for those who buy most often.")
     rfm_monetary = fields.Integer(
-        "Amount Score", readonly=True,
+        "Amount Score", readonly=True, loading='lazy',
         help="From 1 to 5: 5 for those who spend the most.")
     segment = fields.Many2One(
         'bol_air.segment', "Segment", readonly=True, ondelete='SET NULL')
     rfm_last_purchase = fields.Date(
-        "Last Purchase", readonly=True,
+        "Last Purchase", readonly=True, loading='lazy',
         help="Date of the latest posted invoice.")
     rfm_purchases = fields.Integer(
-        "Purchases", readonly=True,
+        "Purchases", readonly=True, loading='lazy',
         help="Posted invoices over the analysis window.")
     rfm_amount = fields.Numeric(
-        "Purchase Amount", digits=(16, 2), readonly=True,
+        "Purchase Amount", digits=(16, 2), readonly=True, loading='lazy',
         help="Untaxed amount invoiced over the analysis window, "
         "less the credit notes.")
-    rfm_date = fields.Date(
-        "Segmented On", readonly=True,
-        help="When the scores and the segment were last computed.")
+    rfm_date = fields.Function(fields.Date(
+            "Segmented On",
+            help="When the scores and the segment were last computed."),
+        'get_rfm_date')
 
     @classmethod
     def __setup__(cls):
@@ -221,6 +253,36 @@ class Party(metaclass=PoolMeta):
         cls._sql_indexes.add(
             Index(t, (t.segment, Index.Equality()),
                 where=t.segment != Null))
+
+    @classmethod
+    def read(cls, ids, fields_names):
+        """Label the values of the static selections once for all the rows:
+        Tryton looks the labels up row by row (through fields_get), which
+        the web client asks for every row of a list"""
+        labels = {}
+        for name in fields_names:
+            if not name.endswith(':string'):
+                continue
+            field = cls._fields.get(name[:-len(':string')])
+            if (field is not None and field._type == 'selection'
+                    and not isinstance(field.selection, str)
+                    and not field.context
+                    and not getattr(field, 'datetime_field', None)):
+                labels[name] = field
+        if not labels:
+            return super().read(ids, fields_names)
+        names = [n for n in fields_names if n not in labels]
+        extra = {f.name for f in labels.values()} - set(names)
+        rows = super().read(ids, names + sorted(extra))
+        for label, field in labels.items():
+            selection = field.get_selection(cls, field.name, None)
+            for row in rows:
+                row[label] = field.get_selection_string(
+                    selection, row[field.name])
+        for row in rows:
+            for name in extra:
+                del row[name]
+        return rows
 
     @classmethod
     def segmentation_excluded_query(cls):
@@ -270,92 +332,138 @@ class Party(metaclass=PoolMeta):
             ]
 
     @classmethod
+    def _rfm_quintile_scores(cls, base):
+        """The score expressions by quintiles: 5 for the top fifth by percent
+        rank; ties share the lowest rank, so a value most have never gets a
+        high score. Recency ranks everyone who ever bought, frequency and
+        amount those who bought over the window (1 for the others)."""
+        scored = base.rfm_last_purchase != Null
+        bought = base.rfm_purchases > 0
+        # One window (one sort) a dimension
+        ranked = base.select(
+            base.id, base.host_status, base.rfm_last_purchase,
+            base.rfm_purchases, base.rfm_amount,
+            PercentRank(window=Window([scored],
+                    order_by=[base.rfm_last_purchase.asc])).as_('recency'),
+            PercentRank(window=Window([bought],
+                    order_by=[base.rfm_purchases.asc])).as_('frequency'),
+            PercentRank(window=Window([bought],
+                    order_by=[_numeric(base.rfm_amount).asc])).as_(
+                'monetary'))
+
+        def quintile(rank):
+            return Case(
+                (rank >= 0.8, 5), (rank >= 0.6, 4), (rank >= 0.4, 3),
+                (rank >= 0.2, 2), else_=1)
+        scored = ranked.rfm_last_purchase != Null
+        bought = ranked.rfm_purchases > 0
+        return ranked, [
+            Case((scored, quintile(ranked.recency))),
+            Case((bought, quintile(ranked.frequency)), (scored, 1)),
+            Case((bought, quintile(ranked.monetary)), (scored, 1)),
+            ]
+
+    @classmethod
+    def _segmentation_query(cls, config, today):
+        """The query of the new values of every party to segment: the
+        customers, and the former customers still holding values"""
+        pool = Pool()
+        Segment = pool.get('bol_air.segment')
+        party = cls.__table__()
+        since = today - relativedelta(months=config.window_months)
+        stats = cls._segmentation_stats_query(since, today)
+        customer = party.crm_customer == Literal(True)
+        excluded = cls.segmentation_excluded_query()
+        if excluded is not None:
+            profiled = customer & ~party.id.in_(excluded)
+        else:
+            profiled = customer
+        people = party.select(
+            party.id.as_('id'),
+            party.host_status.as_('host_status'),
+            profiled.as_('profiled'),
+            where=customer | (party.rfm_purchases != Null)
+            | (party.segment != Null))
+        # Nothing known for the people left out, no purchase yet for the
+        # others
+        profiled = people.profiled == Literal(True)
+        base = people.join(stats, 'LEFT',
+            condition=stats.party == people.id).select(
+            people.id.as_('id'),
+            people.host_status.as_('host_status'),
+            Case((profiled, stats.last_purchase)).as_('rfm_last_purchase'),
+            Case((profiled, Coalesce(stats.purchases, 0))).as_(
+                'rfm_purchases'),
+            Case((profiled, Coalesce(stats.amount, 0))).as_('rfm_amount'))
+
+        if config.scoring == 'thresholds':
+            source = base
+            scores = [Case((base.rfm_last_purchase != Null, s))
+                for s in cls._rfm_threshold_scores(base, config, today)]
+        else:
+            source, scores = cls._rfm_quintile_scores(base)
+        scored = source.select(
+            source.id, source.host_status, source.rfm_last_purchase,
+            source.rfm_purchases, source.rfm_amount,
+            *(s.as_(f'rfm_{d}') for s, d in zip(scores, DIMENSIONS)))
+
+        segments = Segment.search([])
+        if segments:
+            # Those left out have no purchase count
+            segment = Case(
+                *((s.condition(scored), s.id) for s in segments))
+            segment = Case((scored.rfm_purchases != Null, segment))
+        else:
+            segment = Cast(Literal(None), cls.segment.sql_type().base)
+        return scored.select(
+            scored.id,
+            *(Column(scored, n) for n in SEGMENTATION_COLUMNS[:-1]),
+            segment.as_('segment'))
+
+    @classmethod
     def compute_segmentation(cls):
-        """Compute the RFM scores and the segment of every customer in a few
-        UPDATE statements, whatever their number"""
+        """Compute the RFM scores and the segment of every customer in one
+        UPDATE statement, whatever their number, writing only the rows
+        whose values change"""
         pool = Pool()
         Configuration = pool.get('bol_air.segmentation.configuration')
-        Segment = pool.get('bol_air.segment')
         Date = pool.get('ir.date')
         party = cls.__table__()
         cursor = Transaction().connection.cursor()
         config = Configuration(1)
         today = Date.today()
-        since = today - relativedelta(months=config.window_months)
-        customer = party.crm_customer == Literal(True)
+        # First, as creating the configuration may lock its table
+        with without_check_access():
+            Configuration.write([config], {'computation_date': today})
+        new = cls._segmentation_query(config, today)
 
-        excluded = cls.segmentation_excluded_query()
-        if excluded is not None:
-            profiled = ~party.id.in_(excluded)
-        else:
-            profiled = Literal(True)
-        # Reset: nothing known for the people left out, no purchase yet for
-        # the others
-        zero = Case((customer & profiled, 0))
+        changed = []
+        for name in SEGMENTATION_COLUMNS:
+            old, value = Column(party, name), Column(new, name)
+            if name == 'rfm_amount':
+                old, value = _numeric(old), _numeric(value)
+            changed.append(_distinct(old, value))
+        if backend.name == 'postgresql':
+            # PostgreSQL would spend more time compiling the query (JIT)
+            # than running it
+            cursor.execute(*Select([CurrentSetting('jit')]))
+            jit, = cursor.fetchone()
+            cursor.execute(*Select([SetConfig('jit', 'off', True)]))
         cursor.execute(*party.update(
-                [party.rfm_recency, party.rfm_frequency, party.rfm_monetary,
-                    party.segment, party.rfm_last_purchase,
-                    party.rfm_purchases, party.rfm_amount, party.rfm_date],
-                [Null, Null, Null, Null, Null, zero, zero,
-                    Case((customer, today))],
-                where=customer | (party.rfm_date != Null)))
-
-        stats = cls._segmentation_stats_query(since, today)
-        cursor.execute(*party.update(
-                [party.rfm_last_purchase, party.rfm_purchases,
-                    party.rfm_amount],
-                [stats.last_purchase, stats.purchases, stats.amount],
-                from_=[stats],
-                where=(stats.party == party.id) & customer & profiled))
-
-        scored = party.rfm_last_purchase != Null
-        if config.scoring == 'thresholds':
-            cursor.execute(*party.update(
-                    [party.rfm_recency, party.rfm_frequency,
-                        party.rfm_monetary],
-                    cls._rfm_threshold_scores(party, config, today),
-                    where=customer & scored))
-        else:
-            # Quintiles: 5 for the top fifth by percent rank; ties share the
-            # lowest rank, so a value most have never gets a high score.
-            # Recency ranks everyone who ever bought, frequency and amount
-            # those who bought over the window (1 for the others).
-            ranked = cls.__table__()
-            bought = ranked.rfm_purchases > 0
-
-            def quintile(column, partition=None):
-                rank = PercentRank(window=Window(
-                        [partition] if partition is not None else [],
-                        order_by=[column.asc]))
-                score = Case(
-                    (rank >= 0.8, 5), (rank >= 0.6, 4), (rank >= 0.4, 3),
-                    (rank >= 0.2, 2), else_=1)
-                if partition is not None:
-                    score = Case((partition, score), else_=1)
-                return score
-            ranks = ranked.select(
-                ranked.id.as_('id'),
-                quintile(ranked.rfm_last_purchase).as_('recency'),
-                quintile(ranked.rfm_purchases, bought).as_('frequency'),
-                quintile(_numeric(ranked.rfm_amount), bought)
-                .as_('monetary'),
-                where=(ranked.crm_customer == Literal(True))
-                & (ranked.rfm_last_purchase != Null))
-            cursor.execute(*party.update(
-                    [party.rfm_recency, party.rfm_frequency,
-                        party.rfm_monetary],
-                    [ranks.recency, ranks.frequency, ranks.monetary],
-                    from_=[ranks],
-                    where=ranks.id == party.id))
-
-        segments = Segment.search([])
-        if segments:
-            segment = Case(*((s.condition(party), s.id) for s in segments))
-            # Those left out have no purchase count
-            cursor.execute(*party.update(
-                    [party.segment], [segment],
-                    where=customer & (party.rfm_purchases != Null)))
+                [Column(party, n) for n in SEGMENTATION_COLUMNS],
+                [Column(new, n) for n in SEGMENTATION_COLUMNS],
+                from_=[new],
+                where=(new.id == party.id) & Or(changed)))
+        if backend.name == 'postgresql':
+            cursor.execute(*Select([SetConfig('jit', jit, True)]))
         cls._clear_segmentation_cache()
+
+    @classmethod
+    def get_rfm_date(cls, parties, name):
+        pool = Pool()
+        Configuration = pool.get('bol_air.segmentation.configuration')
+        date = Configuration(1).computation_date
+        return {p.id: date if p.crm_customer else None for p in parties}
 
     @classmethod
     def _clear_segmentation_cache(cls):
@@ -375,7 +483,7 @@ class Erase(metaclass=PoolMeta):
         Party = pool.get('party.party')
         names = [
             'rfm_recency', 'rfm_frequency', 'rfm_monetary', 'segment',
-            'rfm_last_purchase', 'rfm_purchases', 'rfm_amount', 'rfm_date']
+            'rfm_last_purchase', 'rfm_purchases', 'rfm_amount']
         return super().to_erase(party_id) + [
             (Party, [('id', '=', party_id)], True, names,
                 [None] * len(names)),

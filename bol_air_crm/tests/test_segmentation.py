@@ -3,6 +3,8 @@ import datetime as dt
 import unittest
 from decimal import Decimal
 
+from sql import Null
+
 from trytond.modules.account.tests import create_chart
 from trytond.modules.company.tests import create_company, set_company
 from trytond.pool import Pool
@@ -203,6 +205,26 @@ class SegmentationTestCase(SegmentationMixin, unittest.TestCase):
                 .customer_count, 7)
 
     @with_transaction()
+    def test_no_segment(self):
+        "Without any segment rule the scores are computed all the same"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Segment = pool.get('bol_air.segment')
+        company = self._setup()
+        with set_company(company):
+            parties = self._customers(company, {
+                    'C': ('none', [(5, 80)]),
+                    'D': ('none', [(500, 200)]),
+                    })
+            Party.compute_segmentation()
+            Segment.delete(Segment.search([]))
+            Party.compute_segmentation()
+            self.assertEqual(self._scores(parties), {
+                    'C': (5, 1, 1, None),
+                    'D': (1, 1, 5, None),
+                    })
+
+    @with_transaction()
     def test_only_customers(self):
         "Other parties (suppliers, employees) are neither scored nor segmented"
         pool = Pool()
@@ -258,3 +280,63 @@ class SegmentationTestCase(SegmentationMixin, unittest.TestCase):
                     'C': (5, 1, 1, 'new'),
                     'D': (1, 1, 5, 'to_reactivate'),
                     })
+
+    @with_transaction()
+    def test_recompute_restores(self):
+        "A recompute writes back any value that differs, emptied ones too"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Configuration = pool.get('bol_air.segmentation.configuration')
+        Date = pool.get('ir.date')
+        company = self._setup()
+        with set_company(company):
+            parties = self._customers(company, CUSTOMERS)
+            self.assertEqual(Configuration(1).computation_date, None)
+            Party.compute_segmentation()
+            self.assertEqual(
+                Configuration(1).computation_date, Date.today())
+            expected = self._scores(parties)
+            party = Party.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*party.update(
+                    [party.rfm_recency, party.segment, party.rfm_amount],
+                    [Null, Null, Decimal(1)],
+                    where=party.id.in_(
+                        [parties['A'].id, parties['H'].id])))
+            cursor.execute(*party.update(
+                    [party.rfm_frequency], [3],
+                    where=party.id == parties['I'].id))
+            Party.compute_segmentation()
+            self.assertEqual(self._scores(parties), expected)
+            a, h = Party.browse([parties['A'], parties['H']])
+            self.assertEqual(
+                (a.rfm_amount, h.rfm_amount),
+                (Decimal('500.00'), Decimal('0.00')))
+
+    @with_transaction()
+    def test_read_selection_labels(self):
+        "A list reads the labels of the host status and the source"
+        pool = Pool()
+        Party = pool.get('party.party')
+        anne, berthe = Party.create([
+                {'name': "Anne", 'host_status': 'host', 'source': 'phone'},
+                {'name': "Berthe"},
+                ])
+        self.assertEqual(
+            Party.read([anne.id, berthe.id],
+                ['name', 'host_status:string', 'source:string']),
+            [{
+                    'id': anne.id, 'name': "Anne",
+                    'host_status:string': "Host",
+                    'source:string': "Phone",
+                    }, {
+                    'id': berthe.id, 'name': "Berthe",
+                    'host_status:string': "Not a host",
+                    'source:string': "",
+                    }])
+        self.assertEqual(
+            Party.read([anne.id], ['host_status', 'host_status:string']),
+            [{
+                    'id': anne.id, 'host_status': 'host',
+                    'host_status:string': "Host",
+                    }])
