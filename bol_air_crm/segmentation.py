@@ -334,17 +334,23 @@ class Party(metaclass=PoolMeta):
     @classmethod
     def _rfm_quintile_scores(cls, base):
         """The score expressions by quintiles: 5 for the top fifth by percent
-        rank; ties share the lowest rank, so a value most have never gets a
-        high score. Recency ranks everyone who ever bought, frequency and
-        amount those who bought over the window (1 for the others)."""
+        rank. For frequency and amount ties share the lowest rank, so a value
+        most have never gets a high score; for recency they share the
+        highest: the buyers of one meeting, all on the same day, are as
+        recent as the latest of them. Recency ranks everyone who ever
+        bought, frequency and amount those who bought over the window (1 for
+        the others)."""
         scored = base.rfm_last_purchase != Null
         bought = base.rfm_purchases > 0
         # One window (one sort) a dimension
         ranked = base.select(
             base.id, base.host_status, base.rfm_last_purchase,
             base.rfm_purchases, base.rfm_amount,
-            PercentRank(window=Window([scored],
-                    order_by=[base.rfm_last_purchase.asc])).as_('recency'),
+            # 1 - rank from the most recent: ties get the highest rank,
+            # distinct dates the same rank as in ascending order
+            (Literal(1) - PercentRank(window=Window([scored],
+                        order_by=[base.rfm_last_purchase.desc]))).as_(
+                'recency'),
             PercentRank(window=Window([bought],
                     order_by=[base.rfm_purchases.asc])).as_('frequency'),
             PercentRank(window=Window([bought],

@@ -272,6 +272,10 @@ class DemoDataTestCase(unittest.TestCase):
             'party.party', [('crm_customer', '=', True)],
             ['segment.code', 'rfm_purchases'])
         self.assertTrue(all(c['segment.'] for c in customers))
+        # The buyers of last month's meeting: recent, one purchase
+        self.assertEqual(
+            {c['segment.']['code'] for c in customers if c['rfm_purchases']},
+            {'new'})
         self.assertEqual(
             {c['id'] for c in customers if c['rfm_purchases']},
             {c['id'] for c in customers

@@ -93,6 +93,30 @@ class SegmentationTestCase(SegmentationMixin, unittest.TestCase):
         activate_module('bol_air_crm')
 
     @with_transaction()
+    def test_same_day_buyers(self):
+        "The buyers of one meeting, all the same day, are all recent"
+        pool = Pool()
+        Party = pool.get('party.party')
+        company = self._setup()
+        with set_company(company):
+            parties = self._customers(company, {
+                    'X': ('none', [(3, 40)]),
+                    'Y': ('none', [(3, 60)]),
+                    'Z': ('none', [(3, 90)]),
+                    'P': ('none', []),
+                    })
+            Party.compute_segmentation()
+
+            # Same date: the highest recency; the same single purchase:
+            # the lowest frequency; amounts apart
+            self.assertEqual(self._scores(parties), {
+                    'X': (5, 1, 1, 'new'),
+                    'Y': (5, 1, 3, 'new'),
+                    'Z': (5, 1, 5, 'new'),
+                    'P': (None, None, None, 'prospect'),
+                    })
+
+    @with_transaction()
     def test_quintiles(self):
         "By default each score splits the buyers in fifths"
         pool = Pool()
