@@ -20,7 +20,6 @@ from .sale import CONFIRMED_SALE_STATES
 
 HELD_STATES = ['held', 'closed']
 BOOKED_STATES = ['planned', 'held', 'closed']
-INVOICED_STATES = ['posted', 'paid']
 
 
 def _ratio(numerator, denominator):
@@ -243,20 +242,15 @@ class Scorecard(ModelSQL, ModelView):
     def _revenue_query(cls):
         pool = Pool()
         Invoice = pool.get('account.invoice')
+        Party = pool.get('party.party')
         invoice = Invoice.__table__()
-        credit_note = Invoice.__table__()
         held = cls._held()
-        # An invoice credited "with refund" is cancelled by the move of its
-        # posted credit note: it still counts, as the credit note does
-        refunded = ((invoice.state == 'cancelled')
-            & invoice.cancel_move.in_(credit_note.select(
-                    credit_note.move, where=credit_note.move != Null)))
+        # The invoiced sales as the customer's yearly revenue counts them
         return cls._aggregate(
             held.join(invoice, condition=invoice.meeting == held.meeting),
             held,
             Sum(Coalesce(invoice.untaxed_amount_cache, 0)).as_('value'),
-            where=(invoice.type == 'out')
-            & (invoice.state.in_(INVOICED_STATES) | refunded))
+            where=Party._invoiced_where(invoice))
 
     @classmethod
     def _orders_query(cls):
@@ -552,17 +546,10 @@ class CustomerRevenue(ModelSQL, ModelView):
     def _revenue_query(cls):
         pool = Pool()
         Invoice = pool.get('account.invoice')
+        Party = pool.get('party.party')
         invoice = Invoice.__table__()
-        credit_note = Invoice.__table__()
-        context = Transaction().context
-        refunded = ((invoice.state == 'cancelled')
-            & invoice.cancel_move.in_(credit_note.select(
-                    credit_note.move, where=credit_note.move != Null)))
-        where = ((invoice.type == 'out')
-            & (invoice.state.in_(INVOICED_STATES) | refunded)
+        where = (Party._invoiced_where(invoice)
             & cls._date_where(invoice.invoice_date))
-        if context.get('company'):
-            where &= invoice.company == context['company']
         year = Extract('YEAR', invoice.invoice_date)
         return invoice.select(
             invoice.company.as_('company'),
