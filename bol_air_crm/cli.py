@@ -17,7 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # Modules activated in a Bol d'Air database (account_fr: French chart)
-MODULES = ['bol_air_crm', 'bol_air_loyalty', 'bol_air_gdpr', 'account_fr']
+MODULES = [
+    'bol_air_crm', 'bol_air_loyalty', 'bol_air_gdpr', 'bol_air_portal',
+    'account_fr']
 DEFAULT_ANNEX = Path(__file__).resolve().parent.parent / 'data/annexe2.xlsx'
 ADMIN_PASSWORD = 'admin-demo'
 ADMIN_EMAIL = 'admin@lebolair.example'

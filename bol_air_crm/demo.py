@@ -84,6 +84,8 @@ def build(config, annex_path, today=None):
     _create_interactions(config, customers, ambassadors, today)
     _create_objectives(config, company, ambassadors, today)
     _extend(config, 'bol_air_gdpr', customers=customers)
+    _extend(config, 'bol_air_portal', customers=customers,
+        category=category)
     _compute_segments(config)
     _close_config_wizard(config)
     return True

@@ -1,0 +1,2 @@
+# This file is part of bol_air_portal.
+from . import routes  # noqa: F401

@@ -1,0 +1,1 @@
+# This file is part of bol_air_portal.
