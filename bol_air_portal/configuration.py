@@ -1,6 +1,5 @@
 # This file is part of bol_air_portal.
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
-from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 
@@ -13,13 +12,6 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
         help="The company that sells on the portal: its orders and "
         "invoices.")
 
-    @classmethod
-    def default_company(cls):
-        pool = Pool()
-        Company = pool.get('company.company')
-        company = Transaction().context.get('company')
-        if company:
-            return company
-        companies = Company.search([], limit=2)
-        if len(companies) == 1:
-            return companies[0].id
+    @staticmethod
+    def default_company():
+        return Transaction().context.get('company')
