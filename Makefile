@@ -85,6 +85,7 @@ bench: install
 	$(PY) bench/bench_loyalty.py $(BENCH_LOYALTY_ARGS)
 	$(PY) bench/bench_gdpr.py $(BENCH_GDPR_ARGS)
 	$(PY) bench/bench_segmentation.py $(BENCH_SEGMENTATION_ARGS)
+	$(PY) bench/bench_portal.py $(BENCH_PORTAL_ARGS)
 
 clean:
 	rm -rf var/cache var/db/$(DB)-build.sqlite

@@ -47,10 +47,16 @@ def setUpModule():
     else:
         uri = os.environ['TRYTOND_DATABASE_URI']
         database = f'test_bolair_demo_{os.getpid()}'
+    # E-mails of the server (portal sign-up) go to a local SMTP sink
+    from tests import smtp_sink
+    smtp_port = _free_port()
+    sink, smtp = smtp_sink.start(smtp_port)
     config = tmp / 'trytond.conf'
     config.write_text(
         f"[database]\nuri = {uri}\nlanguage = fr\nlist = False\n"
-        f"[web]\nlisten = 127.0.0.1:{port}\nroot = {SAO}\n")
+        f"[web]\nlisten = 127.0.0.1:{port}\nroot = {SAO}\n"
+        f"[email]\nuri = smtp://127.0.0.1:{smtp_port}\n"
+        "from = Le Bol d'Air <bonjour@lebolair.example>\n")
     subprocess.run(
         [str(BIN / 'bolair'), 'demo', '-c', str(config), '-d', database],
         check=True, env=env, stdout=subprocess.DEVNULL)
@@ -67,10 +73,12 @@ def setUpModule():
             time.sleep(0.2)
     _server.update(
         process=process, url=url, database=database, tmp=tmp, env=env,
-        config=config, backend=backend, log=log)
+        config=config, backend=backend, log=log, sink=sink, smtp=smtp)
 
 
 def tearDownModule():
+    if _server.get('smtp'):
+        _server['smtp'].stop()
     process = _server.get('process')
     if process:
         process.terminate()
