@@ -133,7 +133,8 @@ def signup(page):
 
 @route('/validate', methods=('GET', 'POST'), login=False)
 def validate(page):
-    "The link of the validation e-mail: a button validates (GET changes nothing)"
+    """The link of the validation e-mail: a button validates (a GET changes
+    nothing)"""
     WebUser = page.pool.get('web.user')
     token = page.request.values.get('token') or ''
     users = WebUser.search([('email_token', '=', token)], limit=1) if (

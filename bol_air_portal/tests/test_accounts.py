@@ -258,12 +258,12 @@ class AccountsTestCase(RouteTestCase):
 
     def test_reset_password(self):
         "A forgotten password is chosen again from the e-mail's link, once"
-        create_user = self._create('Gilles Oubli', 'gilles.oubli@example.com')
-        self.assertTrue(create_user)
+        self._create('Gilles Oubli', 'gilles.oubli@example.com')
         browser = Browser()
         response = browser.get('/reset')
         self.assertEqual(response.status_code, HTTPStatus.OK)
-        response = browser.post('/reset', {'email': 'Gilles.Oubli@example.com'})
+        response = browser.post('/reset', {
+                'email': 'Gilles.Oubli@example.com'})
         self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
         self.assertIn('notice=reset_sent', response.location)
         subject, body, (link,) = self.mail('gilles.oubli@example.com')
