@@ -543,7 +543,10 @@ class AccountsTestCase(RouteTestCase):
                     invited, _, _ = Invite.invite_parties(
                         parties, url=lambda p, **kw: p)
                 self.assertEqual(len(invited), size)
-                counts.append(counter.count_except_inserts('web_user'))
+                # Inserts are one per record on SQLite; PostgreSQL reserves
+                # the ids of a batch with one more statement
+                counts.append(counter.count_except_inserts('web_user')
+                    - sum('nextval(' in s for s in counter.statements))
             self.assertEqual(counts[1], counts[2], counts)
             transaction.rollback()
 
