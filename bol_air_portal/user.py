@@ -23,6 +23,9 @@ MODULE = 'bol_air_portal'
 # CNIL: at least 12 characters when nothing else protects the password
 # (the portal's login is also rate-limited by web.user)
 MIN_PASSWORD_LENGTH = 12
+# E-mails of a kind the portal's forms send to an address within the
+# [session] timeout (5 minutes by default)
+MAX_MAILS = 2
 
 
 def portal_url(path='/', **params):
@@ -44,6 +47,14 @@ def clean_email(email):
 
 class User(metaclass=PoolMeta):
     __name__ = 'web.user'
+
+    @classmethod
+    def check_password(cls, password, hash_):
+        # An account without a password yet (invited, or created by the
+        # staff) makes the core's check fail with a TypeError
+        if not hash_:
+            return False, None
+        return super().check_password(password, hash_)
 
     # Password policy
     @classmethod
@@ -122,9 +133,25 @@ class User(metaclass=PoolMeta):
 
     # E-mails
     @classmethod
-    def _portal_send(cls, user, subject, body, **variables):
+    def _portal_mail_allowed(cls, kind, email):
+        """Whether the portal may send the e-mail ``kind`` to ``email`` now:
+        at most MAX_MAILS within the ``[session] timeout``, so that nobody
+        floods a mailbox through the forms (recorded as login attempts of
+        ``kind:email``, which also count for the IP network's limit)"""
+        pool = Pool()
+        Attempt = pool.get('web.user.authenticate.attempt')
+        key = f'{kind}:{email}'
+        if Attempt.count(key) >= MAX_MAILS:
+            return False
+        Attempt.add(key)
+        return True
+
+    @classmethod
+    def _portal_send(cls, user, subject, body, throttle=True, **variables):
         pool = Pool()
         Configuration = pool.get('ir.configuration')
+        if throttle and not cls._portal_mail_allowed(subject, user.email):
+            return
         if user.party and user.party.lang:
             language = user.party.lang.code
         else:
@@ -207,7 +234,7 @@ class User(metaclass=PoolMeta):
         link of their reset token"""
         for user in users:
             cls._portal_send(user, 'msg_mail_invitation_subject',
-                'msg_mail_invitation_body',
+                'msg_mail_invitation_body', throttle=False,
                 name=user.party.rec_name if user.party else '',
                 url=user._portal_reset_url(url))
 

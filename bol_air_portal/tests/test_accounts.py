@@ -154,6 +154,11 @@ class AccountsTestCase(RouteTestCase):
         self.assertEqual(len([m for m in self.mails
                     if m['To'] == 'denise.relance@example.com']), 2)
         self.assertEqual(self.mail('denise.relance@example.com')[2], [link])
+        # Not more than two within minutes: nobody floods a mailbox
+        response = browser.post('/validate/resend',
+            {'email': 'denise.relance@example.com'})
+        self.assertIn('notice=validation_sent', response.location)
+        self.assertEqual(len(self.mails), 2)
         # Any other address: the same answer, no e-mail
         for email in ['anne.compte@example.com', 'personne@example.com']:
             response = browser.post('/validate/resend', {'email': email})
@@ -197,6 +202,17 @@ class AccountsTestCase(RouteTestCase):
         subject, body, links = self.mail('anne.compte@example.com')
         self.assertIn("vous avez déjà un compte", subject)
         self.assertTrue(any('/reset/new?token=' in link for link in links))
+        # Again: the same answer, the link of the pending token is not
+        # sent twice
+        self.signup(browser, "Anne Usurpée", 'anne.compte@example.com',
+            NEW_PASSWORD)
+        self.assertEqual(len(self.mails), 2)
+        self.assertFalse(any('/reset/new?token=' in link
+                for link in self.mail('anne.compte@example.com')[2]))
+        # Then the mailbox is left alone
+        self.signup(browser, "Anne Usurpée", 'anne.compte@example.com',
+            NEW_PASSWORD)
+        self.assertEqual(len(self.mails), 2)
         # The password did not change
         self.assertEqual(browser.login('anne.compte@example.com',
                 NEW_PASSWORD).status_code, HTTPStatus.OK)
@@ -259,6 +275,10 @@ class AccountsTestCase(RouteTestCase):
     def test_reset_password(self):
         "A forgotten password is chosen again from the e-mail's link, once"
         self._create('Gilles Oubli', 'gilles.oubli@example.com')
+        # Whoever is logged in elsewhere is logged out by the new password
+        elsewhere = Browser()
+        elsewhere.login('gilles.oubli@example.com')
+        self.assertEqual(elsewhere.get('/account').status_code, HTTPStatus.OK)
         browser = Browser()
         response = browser.get('/reset')
         self.assertEqual(response.status_code, HTTPStatus.OK)
@@ -291,6 +311,8 @@ class AccountsTestCase(RouteTestCase):
             .status_code, HTTPStatus.OK)
         self.assertEqual(browser.login('gilles.oubli@example.com',
                 NEW_PASSWORD).status_code, HTTPStatus.SEE_OTHER)
+        self.assertEqual(elsewhere.get('/account').status_code,
+            HTTPStatus.SEE_OTHER)
 
         # The link served once
         browser = Browser()
@@ -495,6 +517,8 @@ class AccountsTestCase(RouteTestCase):
 
         # The invitation's link: choose a password, then log in
         browser = Browser()
+        response = browser.login('invitee.0@example.com', NEW_PASSWORD)
+        self.assertIn("mot de passe incorrect", text(response))
         path = self.path(link)
         query = dict(p.split('=', 1) for p in path.split('?')[1].split('&'))
         response = browser.get(path)
