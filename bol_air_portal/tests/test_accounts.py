@@ -9,11 +9,14 @@ from unittest.mock import patch
 
 from bol_air_crm.tests.querycount import count_statements
 
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
+from trytond.tools.email_ import EmailNotValidError
 from trytond.transaction import Transaction
 
 from .. import user as user_module
+from ..routes import auth as auth_module
 from ..portal import SESSION_COOKIE
 from .tools import PASSWORD, Browser, create_customer, text
 
@@ -247,6 +250,11 @@ class AccountsTestCase(RouteTestCase):
         response = self.signup(browser, "x" * 101, email)
         self.assertIn("Le nom est trop long", text(response))
         response = self.signup(browser, "Eve Faible", 'pas-une-adresse')
+        self.assertIn("n'est pas valide", text(response))
+        # The core's check (email_validator, when installed)
+        with patch.object(auth_module, 'validate_email',
+                side_effect=EmailNotValidError("no MX")):
+            response = self.signup(browser, "Eve Faible", email)
         self.assertIn("n'est pas valide", text(response))
         self.assertEqual(self.web_users(email), [])
         self.assertEqual(self.mails, [])
@@ -533,16 +541,32 @@ class AccountsTestCase(RouteTestCase):
         self.assertIn("Bonjour Invitée 0", text(browser.get('/account')))
 
     def test_invite_access(self):
-        "Only the CRM staff run the invitation wizard"
-        with Transaction().start(DB_NAME, 0):
+        "Only the CRM staff run the invitation wizard, not the ambassadors"
+        with Transaction().start(DB_NAME, 0) as transaction:
             pool = Pool()
-            Action = pool.get('ir.action.wizard')
+            User = pool.get('res.user')
             ModelData = pool.get('ir.model.data')
-            action = Action(ModelData.get_id(
-                    'bol_air_portal', 'wizard_invite'))
-            groups = {ModelData.get_id('bol_air_crm', x) for x in [
-                    'group_crm_admin', 'group_crm_sales']}
-            self.assertEqual({g.id for g in action.groups}, groups)
+            Invite = pool.get('bol_air.portal.invite', type='wizard')
+            users = {}
+            for group in ['group_crm_sales', 'group_crm_admin',
+                    'group_crm_ambassador']:
+                users[group], = User.create([{
+                            'login': f'invite_{group}',
+                            'name': group,
+                            'groups': [('add', [ModelData.get_id(
+                                            'bol_air_crm', group)])],
+                            }])
+            for group, user in users.items():
+                with self.subTest(group=group), \
+                        Transaction().set_user(user.id), \
+                        Transaction().set_context(
+                            active_model='party.party'):
+                    if group == 'group_crm_ambassador':
+                        with self.assertRaises(AccessError):
+                            Invite.check_access()
+                    else:
+                        Invite.check_access()
+            transaction.rollback()
 
     def test_invite_statements(self):
         "Inviting 20 customers costs the SQL statements of inviting one"
