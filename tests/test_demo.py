@@ -343,6 +343,43 @@ class DemoDataTestCase(unittest.TestCase):
         with self.assertRaises(RuntimeError):
             rpc.search_read('bol_air.interaction', [], ['summary'])
 
+    def test_portal_demo_customer(self):
+        """The README's demo customer logs into the portal and is greeted
+        by her name"""
+        import http.client
+        import urllib.parse
+        host, port = _server['url'].rsplit('/', 1)[1].split(':')
+        portal = f"/{_server['database']}/portal"
+        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+
+        def request(method, path, cookies, body=None):
+            headers = {'Cookie': '; '.join(
+                    f'{k}={v}' for k, v in cookies.items())}
+            if body is not None:
+                body = urllib.parse.urlencode(body)
+                headers['Content-Type'] = 'application/x-www-form-urlencoded'
+            connection.request(method, portal + path, body, headers)
+            response = connection.getresponse()
+            html = response.read().decode()
+            # The cookies are Secure: kept by hand over plain HTTP
+            for header in response.headers.get_all('Set-Cookie') or []:
+                name, value = header.split(';', 1)[0].split('=', 1)
+                cookies[name] = value
+            return response, html
+
+        cookies = {}
+        request('GET', '/login', cookies)
+        response, _ = request('POST', '/login', cookies, {
+                'email': 'anna.verdou@example.com',
+                'password': 'bolair-demo-2026',
+                'csrf_token': cookies['bolair_csrf'],
+                })
+        self.assertEqual(response.status, 303)
+        self.assertTrue(response.getheader('Location').endswith('/account'))
+        response, html = request('GET', '/account', cookies)
+        self.assertEqual(response.status, 200)
+        self.assertIn("Bonjour VERDOU Anna", html)
+
 
 class CommandLineTestCase(unittest.TestCase):
     "bolair import-customers and export-customers on the demo database"
