@@ -69,11 +69,6 @@ class Format:
     def date(self, value):
         return self.lang.strftime(value) if value else ''
 
-    def selection(self, model, field, value):
-        Model = self.pool.get(model)
-        return dict(Model.fields_get([field])[field]['selection']).get(
-            value, value or '')
-
 
 def attachment(data, filename, extension):
     "A file to download"

@@ -463,7 +463,8 @@ class MyAccountTestCase(RouteTestCase):
     def test_data_export(self):
         "The access export: the customer's data, never another's"
         browser = self.browser()
-        self.assertIn("Télécharger (tableur)", text(browser.get('/account/data')))
+        self.assertIn(
+            "Télécharger (tableur)", text(browser.get('/account/data')))
         response = browser.post('/account/data/export', {'format': 'json'})
         self.assertEqual(response.status_code, HTTPStatus.OK)
         self.assertEqual(response.mimetype, 'application/json')
@@ -509,7 +510,8 @@ class MyAccountTestCase(RouteTestCase):
             self.assertEqual(request.state, 'received')
             self.assertEqual(request.channel, "Espace client")
             self.assertEqual(Party(a['party']).name, "DUPONT Anne")
-            self.assertFalse(Request.search([('party', '=', self.data['b']['party'])]))
+            self.assertFalse(Request.search([
+                        ('party', '=', self.data['b']['party'])]))
         # The request answered, a new one can be made
         with start() as transaction:
             Request = Pool().get('bol_air.gdpr.request')
