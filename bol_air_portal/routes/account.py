@@ -7,6 +7,7 @@ Every query is filtered by ``page.party``; a record id in a URL goes
 through ``page.own``: another customer's id answers 404 like an id that
 does not exist."""
 import re
+from collections import defaultdict
 from http import HTTPStatus
 from urllib.parse import quote
 
@@ -185,19 +186,24 @@ def loyalty(page):
     moves = Move.search([('account', '=', card.id)]) if card else []
     fmt = Format(pool)
     kinds = dict(Move.fields_get(['kind'])['kind']['selection'])
-    rows = []
+    # The origins' names: one read a model, whatever the number of moves
+    origins = defaultdict(set)
     for move in moves:
-        origin = move.origin
-        label = ''
-        if origin is not None and origin.id is not None and origin.id >= 0:
-            label = '%s %s' % (
-                IrModel.get_name(origin.__name__), origin.rec_name)
-        rows.append({
-                'date': fmt.date(move.date),
-                'kind': kinds.get(move.kind, move.kind),
-                'points': move.points,
-                'origin': label,
-                })
+        if move.origin is not None and (move.origin.id or -1) >= 0:
+            origins[move.origin.__name__].add(move.origin.id)
+    labels = {}
+    for model, ids in origins.items():
+        name = IrModel.get_name(model)
+        for record in pool.get(model).browse(sorted(ids)):
+            labels[model, record.id] = f'{name} {record.rec_name}'
+    rows = [{
+            'date': fmt.date(move.date),
+            'kind': kinds.get(move.kind, move.kind),
+            'points': move.points,
+            'origin': labels.get(
+                (move.origin.__name__, move.origin.id), '')
+            if move.origin is not None else '',
+            } for move in moves]
     valid, past = _vouchers(page)
     return page.render('account_loyalty.html',
         fmt=fmt, card=card, moves=rows, vouchers=valid, past_vouchers=past,

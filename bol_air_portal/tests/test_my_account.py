@@ -7,10 +7,13 @@ import io
 import json
 import random
 import zipfile
+from contextlib import contextmanager
 from decimal import Decimal
 from http import HTTPStatus
+from unittest.mock import patch
 
 from proteus import config as pconfig
+from trytond import backend
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
     DB_NAME, RouteTestCase, activate_module, backup_db_cache, drop_db,
@@ -24,7 +27,32 @@ from .tools import Browser, create_customer, text
 # The activated database with the company, its chart and products
 FIXTURE = 'bol_air_portal--setup_loyalty--fr'
 IP = '192.0.2.44'
+MANY = 8
 AGENT = 'Navigateur de test/2.0'
+
+
+def _cursor_class():
+    "The class of the cursors of the backend"
+    if backend.name == 'sqlite':
+        from trytond.backend.sqlite.database import SQLiteCursor
+        return SQLiteCursor
+    import psycopg
+    return psycopg.Cursor
+
+
+@contextmanager
+def count_statements():
+    "The statements sent meanwhile, whatever the transaction (requests)"
+    statements = []
+    Cursor = _cursor_class()
+    execute = Cursor.execute
+
+    def counting_execute(self, query, *args, **kwargs):
+        statements.append(str(query))
+        return execute(self, query, *args, **kwargs)
+
+    with patch.object(Cursor, 'execute', counting_execute):
+        yield statements
 
 
 def follow(browser, response):
@@ -102,7 +130,9 @@ class MyAccountTestCase(RouteTestCase):
         data = {}
         for key, last, first, email in [
                 ('a', "DUPONT", "Anne", 'anne.dupont@example.com'),
-                ('b', "MARTIN", "Berthe", 'berthe.martin@example.com')]:
+                ('b', "MARTIN", "Berthe", 'berthe.martin@example.com'),
+                ('one', "UNE", "Commande", 'une@example.com'),
+                ('many', "HUIT", "Commandes", 'huit@example.com')]:
             party, user = create_customer(f"{last} {first}", email)
             Party.write([party], {
                     'crm_customer': True,
@@ -147,6 +177,9 @@ class MyAccountTestCase(RouteTestCase):
             ]
         data['a']['cart'], _ = sale('a', [(teapot, 5)], state='draft')
         data['b']['sales'] = [sale('b', [(teapot, 2)])]  # 96.00
+        data['one']['sales'] = [sale('one', [(plate, 1)])]
+        data['many']['sales'] = [
+            sale('many', [(plate, 1), (teapot, 1)]) for _ in range(MANY)]
 
         today = pool.get('ir.date').today()
         vouchers = Voucher.create([{
@@ -564,6 +597,21 @@ class MyAccountTestCase(RouteTestCase):
             self.assertIn("Un samedi en mars", lead.comment)
             self.assertIn("Avec mes voisines", lead.comment)
             self.assertFalse(Lead.search([('party', '=', b['party'])]))
+
+    def test_statement_count(self):
+        "Lists send as many statements for 1 record as for many"
+        for path in ['/account/orders', '/account/loyalty', '/account']:
+            counts = {}
+            for key in ['one', 'many']:
+                browser = self.browser(key)
+                browser.get(path)  # caches warmed
+                with count_statements() as statements:
+                    response = browser.get(path)
+                self.assertEqual(response.status_code, HTTPStatus.OK)
+                counts[key] = len(statements)
+            with self.subTest(path=path):
+                self.assertGreater(counts['one'], 3)
+                self.assertEqual(counts['one'], counts['many'])
 
     def test_login_required(self):
         "Every page of the space asks to log in first"
