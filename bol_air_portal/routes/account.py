@@ -46,6 +46,12 @@ CITY_LENGTH = 100
 PERIOD_LENGTH = 100
 MESSAGE_LENGTH = 2000
 PHONE = re.compile(r'^\+?[0-9 .()-]{6,}$')
+# How the history names what points come from or went to
+ORIGIN_MESSAGES = {
+    'account.invoice': 'msg_my_origin_invoice',
+    'bol_air.voucher': 'msg_my_origin_voucher',
+    'bol_air.meeting': 'msg_my_origin_meeting',
+    }
 MIME_TYPES = {
     'pdf': 'application/pdf',
     'odt': 'application/vnd.oasis.opendocument.text',
@@ -66,6 +72,10 @@ class Format:
         if amount is None:
             return ''
         return self.lang.currency(amount, currency, digits=currency.digits)
+
+    def quantity(self, value, unit):
+        return self.lang.format_number(
+            value, digits=unit.digits if unit else None)
 
     def date(self, value):
         return self.lang.strftime(value) if value else ''
@@ -193,9 +203,12 @@ def loyalty(page):
             origins[move.origin.__name__].add(move.origin.id)
     labels = {}
     for model, ids in origins.items():
+        message = ORIGIN_MESSAGES.get(model)
         name = IrModel.get_name(model)
         for record in pool.get(model).browse(sorted(ids)):
-            labels[model, record.id] = f'{name} {record.rec_name}'
+            labels[model, record.id] = (
+                _(message, name=record.rec_name) if message
+                else f'{name} {record.rec_name}')
     rows = [{
             'date': fmt.date(move.date),
             'kind': kinds.get(move.kind, move.kind),

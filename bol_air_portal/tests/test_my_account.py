@@ -314,6 +314,7 @@ class MyAccountTestCase(RouteTestCase):
             self.assertIn(f"+{points}", body)
             self.assertIn(invoice, body)
         self.assertIn("Achat", body)
+        self.assertIn("Facture " + moves[0][1], body)
         valid_part, past_part = body.split("Mes anciens bons d'achat")
         self.assertIn(valid, valid_part)
         self.assertIn("15,00", valid_part)
