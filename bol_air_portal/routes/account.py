@@ -162,7 +162,7 @@ def order(page, sale_id):
 @route('/account/invoice/<int:invoice_id>.pdf')
 def invoice(page, invoice_id):
     """The posted invoice as printed by Tryton's invoice report: the copy
-    kept when it was posted (the queued ``print_invoice``)"""
+    kept when it was posted (by the queued ``print_invoice``)"""
     invoice = page.own('account.invoice', invoice_id, [
             ('party', '=', page.party.id),
             ('type', '=', 'out'),
@@ -172,13 +172,16 @@ def invoice(page, invoice_id):
         extension = invoice.invoice_report_format
         data = invoice.invoice_report_cache
     else:
-        # The print job queued at posting has not run yet: run it now, in
-        # its own transaction (this GET's one is read-only)
+        # The print job queued at posting has not run yet: print it the
+        # same way, in a transaction of its own that keeps nothing (the
+        # report keeps its copy, a GET changes nothing)
         InvoiceReport = page.pool.get('account.invoice', type='report')
         with Transaction().new_transaction() as transaction:
-            extension, data, _print, _name = InvoiceReport.execute(
-                [invoice.id], {})
-            transaction.commit()
+            try:
+                extension, data, _print, _name = InvoiceReport.execute(
+                    [invoice.id], {})
+            finally:
+                transaction.rollback()
     if isinstance(data, str):
         data = data.encode('utf-8')
     filename = '%s.%s' % (
