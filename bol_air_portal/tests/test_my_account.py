@@ -342,6 +342,15 @@ class MyAccountTestCase(RouteTestCase):
             transaction.commit()
         browser = Browser()
         browser.login('claire.leroy@example.com')
+        # A new customer: no card, no order yet
+        body = text(browser.get('/account'))
+        self.assertIn("Vous n'avez pas encore de carte de fidélité", body)
+        self.assertIn("Vous n'avez pas encore de commande", body)
+        body = text(browser.get('/account/loyalty'))
+        self.assertIn("Vous n'avez pas encore de carte de fidélité", body)
+        self.assertIn("Aucun bon d'achat valable", body)
+        self.assertIn("Vous n'avez pas encore de commande",
+            text(browser.get('/account/orders')))
         response = browser.get('/account/profile')
         self.assertIn('claire.leroy@example.com', text(response))
         self.assertIn('/account/security', response.get_data(as_text=True))
