@@ -1,0 +1,12 @@
+# This file is part of bol_air_portal.  Typed errors shown to users.
+from trytond.exceptions import UserError
+from trytond.model.exceptions import ValidationError
+
+
+class PortalError(UserError):
+    pass
+
+
+class PortalImageError(ValidationError):
+    "A picture that is not a PNG, JPEG or WebP image, or too large"
+    pass
