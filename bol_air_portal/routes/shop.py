@@ -511,7 +511,7 @@ def send_confirmation(page, order):
         _('msg_order_mail_line',
             quantity=int(l.quantity) if l.quantity == int(l.quantity)
             else l.quantity,
-            product=l.product.rec_name if not l.voucher
+            product=l.product.name if not l.voucher
             else l.description,
             amount=money(page, l.amount_tax_included, currency))
         for l in order.lines if l.type == 'line')

@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import re
 import struct
+import threading
 import unittest
 import zlib
 from decimal import Decimal
@@ -16,6 +17,7 @@ from unittest.mock import patch
 
 from proteus import Model
 from proteus import config as pconfig
+from trytond import backend
 from trytond.modules.account.tests.tools import create_chart
 from trytond.modules.company.tests import tools as company_tools
 from trytond.model.exceptions import ValidationError
@@ -534,6 +536,41 @@ class ShopTestCase(RouteTestCase):
             self.assertEqual(sale_b.shipment_address.city, "Limoges")
             self.assertEqual(sale_b.shipment_address.street, "2 rue")
 
+    def test_double_submit_at_once(self):
+        """The same form sent twice at once (two tabs, a double click): one
+        order, one invoice, both answers show its confirmation. On
+        PostgreSQL the two run in parallel; SQLite has one writer."""
+        email, party_id, _ = self._customer()
+        browsers = [self._browser(email), self._browser(email)]
+        self._add(browsers[0], "Assiette", 1)
+        data = dict(self._checkout_form(browsers[0]), action='confirm',
+            address='new', street="5 rue", postal_code="87000",
+            city="Limoges")
+        responses = [None, None]
+
+        def submit(i):
+            responses[i] = browsers[i].post('/checkout', data)
+        if backend.name == 'postgresql':
+            threads = [threading.Thread(target=submit, args=(i,))
+                for i in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        else:
+            submit(0)
+            submit(1)
+        locations = {r.location.split('?')[0] for r in responses}
+        self.assertEqual([r.status_code for r in responses],
+            [HTTPStatus.SEE_OTHER] * 2)
+        location, = locations
+        self.assertRegex(location, r'/order/\d+/done$')
+        with self._start():
+            Link = Pool().get('bol_air.sale.invoice')
+            sale, = self._sales(party_id)
+            self.assertEqual(sale.state, 'processing')
+            self.assertEqual(len(Link.invoices([sale])), 1)
+
     def _meeting(self, state):
         "A meeting of a new host in this state; return its token"
         pool = Pool()
@@ -608,6 +645,57 @@ class ShopTestCase(RouteTestCase):
             meeting = Meeting(meeting_id)
             self.assertIn(party_id, [g.party.id for g in meeting.guests])
             self.assertEqual(meeting.sales_amount, Decimal('24.00'))
+
+    def test_meeting_already_ordered(self):
+        """A guest whose order was taken at the meeting cannot attach a
+        second one: the CRM's message"""
+        email, party_id, _ = self._customer()
+        with self._start() as transaction:
+            pool = Pool()
+            Sale = pool.get('sale.sale')
+            meeting = self._meeting('planned')
+            token = meeting.portal_token
+            Sale.create([{
+                        'party': party_id, 'company': meeting.company.id,
+                        'currency': meeting.company.currency.id,
+                        'meeting': meeting.id}])
+            transaction.commit()
+        browser = self._browser(email)
+        self._add(browser, "Assiette", 1)
+        response = browser.post(f'/meeting/{token}')
+        self.assertEqual(response.status_code, HTTPStatus.BAD_REQUEST)
+        self.assertIn("a déjà la commande", text(response))
+        with self._start():
+            Sale = Pool().get('sale.sale')
+            cart, = Sale.search([
+                    ('party', '=', party_id), ('portal', '=', True)])
+            self.assertIsNone(cart.meeting)
+
+    def test_one_cart(self):
+        "A customer has one open cart; an emptied cart is not confirmed"
+        email, party_id, _ = self._customer()
+        browser = self._browser(email)
+        self._add(browser, "Assiette", 1)
+        form = self._checkout_form(browser)
+        with self._start() as transaction:
+            pool = Pool()
+            Sale = pool.get('sale.sale')
+            Line = pool.get('sale.line')
+            cart, = self._sales(party_id)
+            with self.assertRaises(ValidationError):
+                Sale.copy([cart], {'portal': True})
+            transaction.rollback()
+            # Emptied behind the form's back
+            Line.delete(list(cart.lines))
+            transaction.commit()
+        response = browser.post('/checkout', dict(form, action='confirm',
+                address='new', street="6 rue", postal_code="87000",
+                city="Limoges"))
+        self.assertEqual(response.status_code, HTTPStatus.BAD_REQUEST)
+        self.assertIn("Votre panier est vide", text(response))
+        with self._start():
+            cart, = self._sales(party_id)
+            self.assertEqual(cart.state, 'draft')
 
     def test_meeting_close_detaches_carts(self):
         "Closing or cancelling a meeting leaves the unfinished carts alone"
