@@ -375,7 +375,8 @@ def render_checkout(page, cart, status=HTTPStatus.OK, error=None):
     Address = pool.get('party.address')
     Account = pool.get('bol_air.loyalty.account')
     Step = pool.get('bol_air.loyalty.redemption.step')
-    addresses = Address.search([('party', '=', page.party.id)])
+    addresses = [a for a in Address.search([('party', '=', page.party.id)])
+        if a.full_address.strip()]
     account = Account.for_parties([page.party]).get(page.party.id)
     balance = account.balance if account and account.active else 0
     steps = Step.search([('points', '<=', balance)]) if balance else []
@@ -403,7 +404,10 @@ def checkout_address(page, form):
     if value != 'new':
         if not value:
             raise PortalError(_('msg_checkout_address_missing'))
-        return page.own('party.address', value)
+        address = page.own('party.address', value)
+        if not address.full_address.strip():
+            raise PortalError(_('msg_checkout_address_missing'))
+        return address
     values = {f: (form.get(f) or '').strip() for f in ADDRESS_FIELDS}
     if not all(values.values()):
         raise PortalError(_('msg_checkout_address_incomplete'))
@@ -448,17 +452,14 @@ def apply_discounts(page, cart, form):
 def checkout_submit(page):
     pool = page.pool
     Sale = pool.get('sale.sale')
-    Configuration = pool.get('bol_air.configuration')
     form = page.request.form
     cart = page.own('sale.sale', form.get('cart'), [
             ('party', '=', page.party.id),
             ('portal', '=', True),
             ])
-    # The locks that invoicing will ask for, before any work (each one met
-    # later would replay the request), then the guard row: the same form
-    # sent twice, even at once, waits here (and is retried) then finds the
-    # order confirmed
-    Sale.lock_invoicing([cart], post=Configuration(1).post_invoices)
+    # Guard row first: the same form sent twice, even at once, waits here
+    # (a plain row lock, without the replays of Tryton's locks) and is
+    # retried when the first commits: it finds the order confirmed
     write_guard(Sale, [cart])
     cart = Sale(cart.id)
     if cart.state != 'draft':
@@ -487,7 +488,11 @@ def checkout_submit(page):
         cart.save()
         Sale.quote([cart])
         Sale.confirm([cart])
-        Sale.invoice_once([cart])
+        # The CRM's one path to the one invoice, in its own transaction once
+        # the order is committed (right after this page without a queue
+        # worker): invoicing takes Tryton's locks, which start a
+        # transaction again, so it does not hold the order's row meanwhile
+        Sale.__queue__.invoice_once([cart])
     except (PortalError, VoucherError, LoyaltyError) as exception:
         page.rollback()
         return render_checkout(page, Sale(cart.id),
@@ -515,7 +520,6 @@ def send_confirmation(page, order):
             else l.description,
             amount=money(page, l.amount_tax_included, currency))
         for l in order.lines if l.type == 'line')
-    invoices = order_invoices(page, order)
     address = order.shipment_address
     msg = EmailMessage()
     msg['From'] = config.get('email', 'from')
@@ -527,7 +531,6 @@ def send_confirmation(page, order):
             lines=lines,
             total=money(page, order.total_amount, currency),
             address=address.full_address if address else '',
-            invoice=', '.join(i.number or '' for i in invoices),
             url=page.absolute_url(f'/order/{order.id}/done')))
     send_message_transactional(msg)
 

@@ -560,9 +560,9 @@ class ShopTestCase(RouteTestCase):
         else:
             submit(0)
             submit(1)
-        locations = {r.location.split('?')[0] for r in responses}
         self.assertEqual([r.status_code for r in responses],
-            [HTTPStatus.SEE_OTHER] * 2)
+            [HTTPStatus.SEE_OTHER] * 2, msg=[text(r) for r in responses])
+        locations = {r.location.split('?')[0] for r in responses}
         location, = locations
         self.assertRegex(location, r'/order/\d+/done$')
         with self._start():
