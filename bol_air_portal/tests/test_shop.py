@@ -13,6 +13,7 @@ import zlib
 from decimal import Decimal
 from http import HTTPStatus
 from itertools import count
+from types import SimpleNamespace
 from unittest.mock import patch
 
 from proteus import Model
@@ -27,6 +28,7 @@ from trytond.tests.test_tryton import (
     restore_db_cache)
 from trytond.transaction import Transaction
 
+from bol_air_crm.tests.querycount import count_statements
 from bol_air_crm.tests.tools import setup_crm
 from bol_air_loyalty.demo import create_voucher_product
 
@@ -216,6 +218,23 @@ class ShopTestCase(RouteTestCase):
         for template_id in [self._template_id("Carafe"), 0, 999999]:
             response = browser.get(f'/product/{template_id}')
             self.assertEqual(response.status_code, HTTPStatus.NOT_FOUND)
+
+    def test_catalogue_statements(self):
+        """The prices of the catalogue: as many statements for 2 products as
+        for 3 (one more for the first line's company than for 1 product)"""
+        with self._start():
+            pool = Pool()
+            Template = pool.get('product.template')
+            page = SimpleNamespace(pool=pool, party=None)
+            names = ["Assiette", "Théière", "Bon d'achat"]
+            counts = []
+            for names in [names, names[:2], names]:
+                templates = Template.search([('name', 'in', names)])
+                with count_statements() as counter:
+                    lines = shop.catalogue_lines(page, templates)
+                self.assertEqual(len(lines), len(names))
+                counts.append(counter.count)
+            self.assertEqual(counts[1], counts[2], counts)
 
     def test_image(self):
         "The picture of a product: a real image, its type, cached"
