@@ -3,3 +3,4 @@
 the shop (catalogue, cart, checkout) and the customer's space."""
 from . import auth  # noqa: F401
 from . import account  # noqa: F401
+from . import shop  # noqa: F401

@@ -1,0 +1,93 @@
+# This file is part of bol_air_portal.
+"""Products sold on the portal: a flag, a description and a picture."""
+import trytond.config as config
+from trytond.i18n import gettext
+from trytond.model import fields
+from trytond.pool import PoolMeta
+from trytond.pyson import Eval
+
+from .exceptions import PortalImageError
+
+# The picture of a product shown online: only these formats, known by their
+# first bytes (never by a file name or a declared type)
+IMAGE_MAX_SIZE = 2 * 1024 * 1024
+
+
+def image_max_size():
+    return config.getint(
+        'bol_air_portal', 'image_max_size', default=IMAGE_MAX_SIZE)
+
+
+def image_type(data):
+    "The MIME type of a PNG, JPEG or WebP image from its first bytes, or None"
+    if not data:
+        return None
+    data = bytes(data[:16])
+    if data.startswith(b'\x89PNG\r\n\x1a\n'):
+        return 'image/png'
+    if data.startswith(b'\xff\xd8\xff'):
+        return 'image/jpeg'
+    if data[:4] == b'RIFF' and data[8:12] == b'WEBP':
+        return 'image/webp'
+    return None
+
+
+class Template(metaclass=PoolMeta):
+    __name__ = 'product.template'
+
+    portal_sold = fields.Boolean(
+        "Sold Online",
+        help="Show the product in the portal's catalogue.")
+    portal_description = fields.Text(
+        "Online Description",
+        states={
+            'invisible': ~Eval('portal_sold'),
+            },
+        help="The text of the product's page in the portal.")
+    portal_image = fields.Binary(
+        "Online Picture",
+        states={
+            'invisible': ~Eval('portal_sold'),
+            },
+        help="A PNG, JPEG or WebP picture of at most 2 MB.")
+    portal_image_type = fields.Char("Online Picture Type", readonly=True)
+
+    @classmethod
+    def default_portal_sold(cls):
+        return False
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if 'portal_image' in values:
+            values['portal_image_type'] = image_type(values['portal_image'])
+        return values
+
+    @classmethod
+    def validate_fields(cls, templates, field_names):
+        super().validate_fields(templates, field_names)
+        if 'portal_image' in field_names:
+            cls.check_portal_image(templates)
+
+    @classmethod
+    def check_portal_image(cls, templates):
+        limit = image_max_size()
+        for template in templates:
+            data = template.portal_image
+            if not data:
+                continue
+            if len(data) > limit:
+                raise PortalImageError(gettext(
+                        'bol_air_portal.msg_product_image_too_large',
+                        product=template.rec_name,
+                        size=limit // 1024))
+            if image_type(data) is None:
+                raise PortalImageError(gettext(
+                        'bol_air_portal.msg_product_image_format',
+                        product=template.rec_name))
+
+    @classmethod
+    def copy(cls, templates, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('portal_sold', False)
+        return super().copy(templates, default=default)
