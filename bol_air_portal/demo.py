@@ -67,6 +67,7 @@ def plate_png(rgb, width=240, height=180):
         + chunk(b'IDAT', zlib.compress(b''.join(rows), 9))
         + chunk(b'IEND', b''))
 
+
 # The demo customer of the portal: the host of the closed meeting (an
 # order, loyalty points and her host voucher)
 DEMO_CUSTOMER = '10'
@@ -101,7 +102,6 @@ def _demo_customer(config, customers):
     user.password = DEMO_PASSWORD
     user.save()
     return user
-    _demo_shop(config, category)
 
 
 def _demo_shop(config, category):
