@@ -39,7 +39,7 @@ from trytond.i18n import gettext
 from trytond.pool import Pool
 from trytond.protocols.wrappers import (
     Response, redirect, with_pool, with_transaction)
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 from trytond.wsgi import app
 
 logger = logging.getLogger(__name__)
@@ -313,7 +313,9 @@ def route(path, methods=('GET',), login=True):
                     try:
                         response = func(page, **kwargs)
                     except (HTTPException, UserError, UserWarning,
-                            backend.DatabaseOperationalError):
+                            backend.DatabaseOperationalError,
+                            TransactionError):
+                        # Answers, and the restarts trytond handles
                         raise
                     except Exception:
                         logger.exception("portal page %s", request.path)
