@@ -16,6 +16,11 @@ PG_URI ?= postgresql://postgres@127.0.0.1:5432/
 
 run: install sao demo
 	@echo "Web client: http://localhost:8000  (admin / admin-demo)"
+	@echo "Portal:     http://localhost:8000/$(DB)/portal/  (anna.verdou@example.com / bolair-demo-2026)"
+	@# The e-mails of the demo (portal sign-up, reset, orders) are printed
+	@# here by a local SMTP server
+	$(PY) tests/smtp_sink.py --port 8025 & SINK=$$!; \
+	trap "kill $$SINK" EXIT; \
 	$(VENV)/bin/trytond -c trytond.conf -d $(DB)
 
 $(VENV)/.installed: requirements.txt pyproject.toml

@@ -52,3 +52,37 @@ def start(port):
     controller = Controller(sink, hostname='127.0.0.1', port=port)
     controller.start()
     return sink, controller
+
+
+def main():
+    """``make run``: print the e-mails the demo server sends (sign-up
+    validation, password reset, order confirmation) with their links"""
+    import argparse
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument('--port', type=int, default=8025)
+    args = parser.parse_args()
+
+    class Printer(Sink):
+        async def handle_DATA(self, server, session, envelope):
+            message = email.message_from_bytes(
+                envelope.content, policy=email.policy.default)
+            print(f"\n=== E-mail à {message['To']} : {message['Subject']}")
+            for link in self.links(message):
+                print(f"    lien : {link}")
+            print(flush=True)
+            return '250 OK'
+
+    controller = Controller(Printer(), hostname='127.0.0.1', port=args.port)
+    controller.start()
+    print(f"Serveur SMTP de démonstration sur 127.0.0.1:{args.port} : "
+        "les e-mails s'affichent ici", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
+if __name__ == '__main__':
+    main()
