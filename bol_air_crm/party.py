@@ -39,13 +39,15 @@ class Party(metaclass=PoolMeta):
     crm_customer = fields.Boolean(
         "CRM Customer",
         help="Check for the people of the customer file (N° client).")
+    # loading='lazy': core's search fetches the eager columns of every row it
+    # finds (1 000 for a list page), the form's columns load when shown
     civility = fields.Selection([
             (None, ""),
             ('mme', "Mrs"),
             ('m', "Mr"),
-            ], "Title")
-    last_name = fields.Char("Last Name")
-    first_name = fields.Char("First Name")
+            ], "Title", loading='lazy')
+    last_name = fields.Char("Last Name", loading='lazy')
+    first_name = fields.Char("First Name", loading='lazy')
     host_status = fields.Selection(
         HOST_STATUSES, "Host Status", required=True,
         help="Host once they hosted a held meeting (or were imported as "
@@ -53,28 +55,29 @@ class Party(metaclass=PoolMeta):
     ambassador = fields.Many2One(
         'company.employee', "Ambassador", ondelete='RESTRICT',
         help="The ambassador who looks after the customer.")
-    birth_date = fields.Date("Birth Date")
+    birth_date = fields.Date("Birth Date", loading='lazy')
     source = fields.Selection(
-        SOURCES, "Source", help="How the customer came to us.")
+        SOURCES, "Source", loading='lazy',
+        help="How the customer came to us.")
     referrer = fields.Many2One(
-        'party.party', "Referrer", ondelete='SET NULL',
+        'party.party', "Referrer", ondelete='SET NULL', loading='lazy',
         domain=[('id', '!=', Eval('id', -1))],
         help="The customer whose meeting brought this person.")
     former_codes = fields.Char(
-        "Former Numbers",
+        "Former Numbers", loading='lazy',
         help="Customer numbers of the duplicates merged into this customer.")
     legacy_revenue = fields.Numeric(
-        "Legacy Yearly Revenue", digits=(16, 2),
+        "Legacy Yearly Revenue", digits=(16, 2), loading='lazy',
         help="Yearly revenue carried over from the former customer file.")
     legacy_revenue_date = fields.Date(
-        "Legacy Revenue Date",
+        "Legacy Revenue Date", loading='lazy',
         states={
             'required': Eval('legacy_revenue', None) != None,  # noqa: E711
             },
         help="The legacy revenue counts in the yearly revenue "
         "during the 365 days following this date.")
     legacy_meeting_count = fields.Integer(
-        "Legacy Meetings",
+        "Legacy Meetings", loading='lazy',
         domain=['OR',
             ('legacy_meeting_count', '=', None),
             ('legacy_meeting_count', '>=', 0),
@@ -99,6 +102,16 @@ class Party(metaclass=PoolMeta):
         'bol_air.interaction', 'party', "Interactions")
     next_follow_up = fields.Function(
         fields.Date("Next Follow-up"), 'get_crm_figures')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # Lists search the parties by the thousand and core's search fetches
+        # every eager column of each row to fill a cache the next request
+        # does not see: the technical columns load when used
+        for name in ['code_alnum', 'code_digit', 'replaced_by',
+                'create_uid', 'write_uid', 'create_date']:
+            getattr(cls, name).loading = 'lazy'
 
     def __init__(self, id=None, **kwargs):
         # Core checks every id of a browse for each record it makes
