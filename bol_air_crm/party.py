@@ -7,9 +7,10 @@ from decimal import Decimal
 from sql import Literal, Null
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce
+from sql.functions import CharLength
 
 from trytond import backend
-from trytond.model import fields
+from trytond.model import Index, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
@@ -112,6 +113,15 @@ class Party(metaclass=PoolMeta):
         for name in ['code_alnum', 'code_digit', 'replaced_by',
                 'create_uid', 'write_uid', 'create_date']:
             getattr(cls, name).loading = 'lazy'
+        t = cls.__table__()
+        # The customer list is sorted by number (core's order of the code:
+        # length, then code) a page of 1 000 at a time: in this order the
+        # first rows are read instead of sorting the whole file
+        cls._sql_indexes.add(
+            Index(t,
+                (CharLength(t.code), Index.Range()),
+                (t.code, Index.Range()),
+                (t.id, Index.Range())))
 
     def __init__(self, id=None, **kwargs):
         # Core checks every id of a browse for each record it makes
