@@ -204,11 +204,14 @@ class Party(metaclass=PoolMeta):
         return super().preprocess_values(mode, values)
 
     @classmethod
-    def _revenue_since(cls):
-        "The yearly revenue counts what was invoiced after this date"
+    def _revenue_since(cls, today=None):
+        """The yearly revenue counts what was invoiced after this date
+        (365 days before today, default: the company's today)"""
         pool = Pool()
         Date = pool.get('ir.date')
-        return Date.today() - timedelta(days=365)
+        if today is None:
+            today = Date.today()
+        return today - timedelta(days=365)
 
     @classmethod
     def _invoiced_where(cls, invoice, since=None, until=None):
@@ -241,10 +244,13 @@ class Party(metaclass=PoolMeta):
         Invoice = pool.get('account.invoice')
         Date = pool.get('ir.date')
         invoice = Invoice.__table__()
+        if since is None or until is None:
+            # Once: the company's today reads the company
+            today = Date.today()
         if since is None:
-            since = cls._revenue_since()
+            since = cls._revenue_since(today)
         if until is None:
-            until = Date.today()
+            until = today
         where = cls._invoiced_where(invoice, since, until)
         if party_ids is not None:
             where &= fields.SQL_OPERATORS['in'](invoice.party, party_ids)
