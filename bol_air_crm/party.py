@@ -8,6 +8,7 @@ from sql import Literal, Null
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import CharLength
+from sql.operators import Exists
 
 from trytond import backend
 from trytond.model import Index, fields
@@ -222,10 +223,14 @@ class Party(metaclass=PoolMeta):
         Invoice = pool.get('account.invoice')
         credit_note = Invoice.__table__()
         # An invoice credited "with refund" is cancelled by the move of its
-        # posted credit note: it still counts, as the credit note does
+        # posted credit note: it still counts, as the credit note does.
+        # EXISTS looks the cancelled invoice's move up (index on move); an IN
+        # under this OR is a hashed subplan reading every invoice with a
+        # move as soon as one row is cancelled, e.g. for a page of the list
         refunded = ((invoice.state == 'cancelled')
-            & invoice.cancel_move.in_(credit_note.select(
-                    credit_note.move, where=credit_note.move != Null)))
+            & Exists(credit_note.select(
+                    Literal(1),
+                    where=credit_note.move == invoice.cancel_move)))
         where = ((invoice.type == 'out')
             & (invoice.state.in_(['posted', 'paid']) | refunded))
         if since is not None:
