@@ -3,7 +3,7 @@
 Fills a database with N customers (default 100 000) and about eleven
 invoice lines each (1 100 000 lines by default: 2 to 10 posted invoices of
 2 lines a customer, dated over the last 3 years, one customer in seven
-without any),
+without any, one in 25 with a cancelled invoice),
 copied in bulk, in SQL, from a customer and an invoice made through the
 models. One customer in ten objected to profiling (bol_air_gdpr).
 
@@ -86,6 +86,7 @@ def copy_customers(bench, count, template_id, sale_ids):
     """The N customers, their invoices and lines, copied from the
     template's; one in ten objected to profiling"""
     from sql import Literal
+    from sql.aggregate import Min
     from sql.operators import Concat
 
     from trytond.pool import Pool
@@ -151,6 +152,18 @@ def copy_customers(bench, count, template_id, sale_ids):
                 where=template_line.invoice == template_invoice.id)))
     lines = cursor.rowcount
 
+    # One customer in 25 had an invoice cancelled (credited or not): every
+    # page of the list shows some, as in a real file
+    first = Invoice.__table__()
+    cursor.execute(*invoice.update(
+            [invoice.state], ['cancelled'],
+            where=invoice.id.in_(first.select(
+                    Min(first.id),
+                    where=first.number.like(f'F{PREFIX}%')
+                    & (first.party % 25 == 0),
+                    group_by=[first.party]))))
+    cancelled = cursor.rowcount
+
     # One customer in ten objected to profiling
     profiling = Purpose.by_code('profiling')
     consent, = Consent.create([{
@@ -165,8 +178,8 @@ def copy_customers(bench, count, template_id, sale_ids):
     objections -= cursor.rowcount
     cursor.execute('ANALYZE')
     print(f"{count} clients copiés en {time.perf_counter() - start:.0f} s : "
-        f"{invoices} factures, {lines} lignes de facture, "
-        f"{objections} oppositions au profilage", flush=True)
+        f"{invoices} factures dont {cancelled} annulées, {lines} lignes de "
+        f"facture, {objections} oppositions au profilage", flush=True)
 
 
 def explain():
