@@ -33,7 +33,7 @@ class Party(metaclass=PoolMeta):
     __name__ = 'party.party'
 
     bloctel = fields.Boolean(
-        "On Bloctel",
+        "On Bloctel", loading='lazy',
         help="The person is registered on Bloctel, the list of people who "
         "refuse cold calls: she may be called only if she is already a "
         "customer.")

@@ -1,4 +1,6 @@
 # This file is part of bol_air_crm.
+from sql import Null
+
 from trytond.model import Index, fields
 from trytond.pool import PoolMeta
 from trytond.pyson import Eval
@@ -39,6 +41,10 @@ class Invoice(metaclass=PoolMeta):
         # Revenue per customer, the access export and erasure look the
         # invoices up by party
         cls._sql_indexes.add(Index(t, (t.party, Index.Range())))
+        # Party._invoiced_where looks up the credit note of a refunded invoice
+        # by its move
+        cls._sql_indexes.add(
+            Index(t, (t.move, Index.Equality()), where=t.move != Null))
 
     @classmethod
     def get_meeting_field(cls, invoices, names):

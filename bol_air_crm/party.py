@@ -7,9 +7,11 @@ from decimal import Decimal
 from sql import Literal, Null
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce
+from sql.functions import CharLength
+from sql.operators import Exists
 
 from trytond import backend
-from trytond.model import fields
+from trytond.model import Index, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
@@ -39,13 +41,15 @@ class Party(metaclass=PoolMeta):
     crm_customer = fields.Boolean(
         "CRM Customer",
         help="Check for the people of the customer file (N° client).")
+    # loading='lazy': core's search fetches the eager columns of every row it
+    # finds (1 000 for a list page), the form's columns load when shown
     civility = fields.Selection([
             (None, ""),
             ('mme', "Mrs"),
             ('m', "Mr"),
-            ], "Title")
-    last_name = fields.Char("Last Name")
-    first_name = fields.Char("First Name")
+            ], "Title", loading='lazy')
+    last_name = fields.Char("Last Name", loading='lazy')
+    first_name = fields.Char("First Name", loading='lazy')
     host_status = fields.Selection(
         HOST_STATUSES, "Host Status", required=True,
         help="Host once they hosted a held meeting (or were imported as "
@@ -53,28 +57,29 @@ class Party(metaclass=PoolMeta):
     ambassador = fields.Many2One(
         'company.employee', "Ambassador", ondelete='RESTRICT',
         help="The ambassador who looks after the customer.")
-    birth_date = fields.Date("Birth Date")
+    birth_date = fields.Date("Birth Date", loading='lazy')
     source = fields.Selection(
-        SOURCES, "Source", help="How the customer came to us.")
+        SOURCES, "Source", loading='lazy',
+        help="How the customer came to us.")
     referrer = fields.Many2One(
-        'party.party', "Referrer", ondelete='SET NULL',
+        'party.party', "Referrer", ondelete='SET NULL', loading='lazy',
         domain=[('id', '!=', Eval('id', -1))],
         help="The customer whose meeting brought this person.")
     former_codes = fields.Char(
-        "Former Numbers",
+        "Former Numbers", loading='lazy',
         help="Customer numbers of the duplicates merged into this customer.")
     legacy_revenue = fields.Numeric(
-        "Legacy Yearly Revenue", digits=(16, 2),
+        "Legacy Yearly Revenue", digits=(16, 2), loading='lazy',
         help="Yearly revenue carried over from the former customer file.")
     legacy_revenue_date = fields.Date(
-        "Legacy Revenue Date",
+        "Legacy Revenue Date", loading='lazy',
         states={
             'required': Eval('legacy_revenue', None) != None,  # noqa: E711
             },
         help="The legacy revenue counts in the yearly revenue "
         "during the 365 days following this date.")
     legacy_meeting_count = fields.Integer(
-        "Legacy Meetings",
+        "Legacy Meetings", loading='lazy',
         domain=['OR',
             ('legacy_meeting_count', '=', None),
             ('legacy_meeting_count', '>=', 0),
@@ -99,6 +104,25 @@ class Party(metaclass=PoolMeta):
         'bol_air.interaction', 'party', "Interactions")
     next_follow_up = fields.Function(
         fields.Date("Next Follow-up"), 'get_crm_figures')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # Lists search the parties by the thousand and core's search fetches
+        # every eager column of each row to fill a cache the next request
+        # does not see: the technical columns load when used
+        for name in ['code_alnum', 'code_digit', 'replaced_by',
+                'create_uid', 'write_uid', 'create_date']:
+            getattr(cls, name).loading = 'lazy'
+        t = cls.__table__()
+        # The customer list is sorted by number (core's order of the code:
+        # length, then code) a page of 1 000 at a time: in this order the
+        # first rows are read instead of sorting the whole file
+        cls._sql_indexes.add(
+            Index(t,
+                (CharLength(t.code), Index.Range()),
+                (t.code, Index.Range()),
+                (t.id, Index.Range())))
 
     def __init__(self, id=None, **kwargs):
         # Core checks every id of a browse for each record it makes
@@ -181,11 +205,14 @@ class Party(metaclass=PoolMeta):
         return super().preprocess_values(mode, values)
 
     @classmethod
-    def _revenue_since(cls):
-        "The yearly revenue counts what was invoiced after this date"
+    def _revenue_since(cls, today=None):
+        """The yearly revenue counts what was invoiced after this date
+        (365 days before today, default: the company's today)"""
         pool = Pool()
         Date = pool.get('ir.date')
-        return Date.today() - timedelta(days=365)
+        if today is None:
+            today = Date.today()
+        return today - timedelta(days=365)
 
     @classmethod
     def _invoiced_where(cls, invoice, since=None, until=None):
@@ -196,10 +223,14 @@ class Party(metaclass=PoolMeta):
         Invoice = pool.get('account.invoice')
         credit_note = Invoice.__table__()
         # An invoice credited "with refund" is cancelled by the move of its
-        # posted credit note: it still counts, as the credit note does
+        # posted credit note: it still counts, as the credit note does.
+        # EXISTS looks the cancelled invoice's move up (index on move); an IN
+        # under this OR is a hashed subplan reading every invoice with a
+        # move as soon as one row is cancelled, e.g. for a page of the list
         refunded = ((invoice.state == 'cancelled')
-            & invoice.cancel_move.in_(credit_note.select(
-                    credit_note.move, where=credit_note.move != Null)))
+            & Exists(credit_note.select(
+                    Literal(1),
+                    where=credit_note.move == invoice.cancel_move)))
         where = ((invoice.type == 'out')
             & (invoice.state.in_(['posted', 'paid']) | refunded))
         if since is not None:
@@ -218,10 +249,13 @@ class Party(metaclass=PoolMeta):
         Invoice = pool.get('account.invoice')
         Date = pool.get('ir.date')
         invoice = Invoice.__table__()
+        if since is None or until is None:
+            # Once: the company's today reads the company
+            today = Date.today()
         if since is None:
-            since = cls._revenue_since()
+            since = cls._revenue_since(today)
         if until is None:
-            until = Date.today()
+            until = today
         where = cls._invoiced_where(invoice, since, until)
         if party_ids is not None:
             where &= fields.SQL_OPERATORS['in'](invoice.party, party_ids)
