@@ -7,6 +7,8 @@ import urllib.parse
 from email.message import EmailMessage
 from types import SimpleNamespace
 
+from zxcvbn import zxcvbn
+
 import trytond.config as config
 from trytond.i18n import gettext
 from trytond.pool import Pool, PoolMeta
@@ -23,6 +25,9 @@ MODULE = 'bol_air_portal'
 # CNIL: at least 12 characters when nothing else protects the password
 # (the portal's login is also rate-limited by web.user)
 MIN_PASSWORD_LENGTH = 12
+# zxcvbn's score (0 to 4) a password must reach: 3 = safely unguessable
+# by an online attack
+MIN_PASSWORD_SCORE = 3
 # E-mails of a kind the portal's forms send to an address within the
 # [session] timeout (5 minutes by default)
 MAX_MAILS = 2
@@ -62,7 +67,8 @@ class User(metaclass=PoolMeta):
         """Raise PasswordPolicyError if ``password`` does not follow the
         portal's policy: at least 12 characters (more if the ``[password]
         length`` setting says so), not the e-mail nor the name, and the
-        core checks (``[password] forbidden`` list). ``web.user`` skips them
+        core checks (``[password] forbidden`` list), and not easily guessed
+        (zxcvbn score of 3 at least). ``web.user`` skips them
         for user 0, the user of the portal's pages."""
         pool = Pool()
         ResUser = pool.get('res.user')
@@ -84,6 +90,13 @@ class User(metaclass=PoolMeta):
                     SimpleNamespace(email=email, name=name, login=None)])
         except PasswordError as e:
             raise PasswordPolicyError(e.message) from e
+        # Long but guessable: common words, keyboard rows (azerty…),
+        # sequences, dates, the person's own name or e-mail (zxcvbn)
+        inputs = [v for v in [email, email.split('@')[0], name] if v]
+        if zxcvbn(password[:100], user_inputs=inputs)['score'] < (
+                MIN_PASSWORD_SCORE):
+            raise PasswordPolicyError(gettext(
+                    f'{MODULE}.msg_password_guessable'))
 
     # Sign-up
     @classmethod

@@ -233,6 +233,11 @@ class AccountsTestCase(RouteTestCase):
                 (email.upper(), None, "ne peut pas être votre adresse e-mail"),
                 ('eve faible', None, "au moins 12 caractères"),
                 ("Eve Faible Durand", None, "ne peut pas être votre nom"),
+                ('azertyuiop123', None, "trop facile à deviner"),
+                ('123456789012', None, "trop facile à deviner"),
+                ('password1234', None, "trop facile à deviner"),
+                ('eve.faible1987', None, "trop facile à deviner"),
+                ('soleil123456', None, "trop facile à deviner"),
                 (PASSWORD, PASSWORD + 'x', "sont différents"),
                 ]:
             with self.subTest(password=password):
