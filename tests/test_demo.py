@@ -694,9 +694,10 @@ class PortalWalkTestCase(unittest.TestCase):
         menu.get_by_role('link', name="Catalogue").click()
         expect(page.get_by_role('heading', level=1)).to_have_text(
             "Catalogue")
-        # The pictures on the screen are shown (the others load lazily)
+        # The pictures on the screen are shown (the others load lazily); a
+        # function, not an expression: the portal's CSP forbids eval
         page.wait_for_function(
-            "Array.from(document.images).filter("
+            "() => Array.from(document.images).filter("
             "i => i.getBoundingClientRect().top < innerHeight).every("
             "i => i.complete && i.naturalWidth > 0)")
         page.screenshot(path=str(doc / 'portail-catalogue.png'))
