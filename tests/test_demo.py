@@ -432,6 +432,7 @@ class CommandLineTestCase(unittest.TestCase):
 
 class WebClientTestCase(unittest.TestCase):
     "Smoke test of the web client in Debian's headless Chromium"
+    viewport = {'width': 1400, 'height': 900}
 
     def browse(self, walk):
         "Run walk(page, doc) in a fresh headless Chromium"
@@ -443,7 +444,7 @@ class WebClientTestCase(unittest.TestCase):
             with sync_playwright() as playwright:
                 context = playwright.chromium.launch_persistent_context(
                     profile, executable_path=CHROMIUM, headless=True,
-                    viewport={'width': 1400, 'height': 900},
+                    viewport=self.viewport,
                     args=[
                         '--no-sandbox', '--disable-gpu',
                         '--disable-background-networking',
@@ -613,3 +614,213 @@ class WebClientTestCase(unittest.TestCase):
         # The planned and held meetings of the demo show in the agenda
         page.get_by_text(re.compile(r'R\d{4}-\d{4}')).first.wait_for()
         page.screenshot(path=str(doc / 'agenda-reunions.png'))
+
+
+class PortalWalkTestCase(unittest.TestCase):
+    """The issue's walk through the customer portal on a phone: sign up,
+    validate the e-mail, order two products with a voucher, see the order,
+    its invoice and the points, withdraw the newsletter consent, download
+    my data, log out"""
+    viewport = {'width': 390, 'height': 844}
+    browse = WebClientTestCase.browse
+    name = "Camille Lefort"
+    email = 'camille.lefort@example.com'
+    password = "Un bol d'air chaque matin"
+
+    def portal(self, path=''):
+        # By the name localhost: a secure context for Chromium, which keeps
+        # the portal's Secure cookies there over plain HTTP (the e-mailed
+        # links follow the host of the request)
+        port = _server['url'].rsplit(':', 1)[1]
+        return f"http://localhost:{port}/{_server['database']}/portal{path}"
+
+    def test_walk(self):
+        self.browse(self._walk)
+
+    def shot(self, page, doc, name):
+        page.screenshot(path=str(doc / name), full_page=True)
+
+    def _walk(self, page, doc):
+        from playwright.sync_api import expect
+        errors = []
+        page.on('pageerror', lambda error: errors.append(str(error)))
+        notice = page.get_by_role('status')
+
+        # Sign up
+        page.goto(self.portal('/'))
+        page.get_by_role('link', name="Créer un compte").click()
+        page.get_by_label("Prénom et nom").fill(self.name)
+        page.get_by_label("Adresse e-mail").fill(self.email)
+        page.get_by_label("Mot de passe", exact=True).fill(self.password)
+        page.get_by_label("Confirmez le mot de passe").fill(self.password)
+        page.get_by_role('button', name="Créer mon compte").click()
+        expect(notice).to_contain_text("Nous vous avons envoyé un e-mail")
+
+        # The validation e-mail and its link
+        message = _server['sink'].wait_for(self.email)
+        self.assertIn("validez votre adresse", str(message['Subject']))
+        link, = [u for u in _server['sink'].links(message)
+            if '/portal/validate' in u]
+        page.goto(link)
+        page.get_by_role('button', name="Valider").click()
+        expect(notice).to_have_text("Votre adresse e-mail est validée.")
+
+        # Log in
+        page.get_by_label("Adresse e-mail").fill(self.email)
+        page.get_by_label("Mot de passe").fill(self.password)
+        page.get_by_role('button', name="Se connecter").click()
+        expect(page.get_by_role('heading', level=1)).to_have_text(
+            "Mon compte")
+        expect(page.get_by_text("Bonjour")).to_be_visible()
+
+        # The staff gives the new customer a loyalty card and a goodwill
+        # voucher (the customer has none yet)
+        admin = RPC(*ADMIN)
+        party, = admin.search_read(
+            'web.user', [('email', '=', self.email)], ['party', 'party.name'])
+        party_id, party_name = party['party'], party['party.']['name']
+        admin.call('model.bol_air.loyalty.account.create',
+            [{'party': party_id}], admin.context)
+        voucher_id, = admin.call('model.bol_air.voucher.create', [{
+                    'party': party_id, 'kind': 'goodwill',
+                    'amount': {'__class__': 'Decimal', 'decimal': '5.00'},
+                    'reason': "Bienvenue sur le portail",
+                    }], admin.context)
+        voucher, = admin.search_read(
+            'bol_air.voucher', [('id', '=', voucher_id)], ['code'])
+
+        # The catalogue: two different products in the cart
+        menu = page.locator('header.site')
+        menu.get_by_role('link', name="Catalogue").click()
+        expect(page.get_by_role('heading', level=1)).to_have_text(
+            "Catalogue")
+        # The pictures on the screen are shown (the others load lazily); a
+        # function, not an expression: the portal's CSP forbids eval
+        page.wait_for_function(
+            "() => Array.from(document.images).filter("
+            "i => i.getBoundingClientRect().top < innerHeight).every("
+            "i => i.complete && i.naturalWidth > 0)")
+        page.screenshot(path=str(doc / 'portail-catalogue.png'))
+        products = page.locator('li.product a.product-link')
+        names = []
+        for index, quantity in [(0, '2'), (1, '1')]:
+            menu.get_by_role('link', name="Catalogue").click()
+            link = products.nth(index)
+            names.append(link.inner_text().strip())
+            link.click()
+            expect(page.get_by_role('heading', level=1)).to_have_text(
+                names[-1])
+            page.get_by_label("Quantité").fill(quantity)
+            page.get_by_role('button', name="Ajouter au panier").click()
+            expect(notice).to_have_text("Le produit est dans votre panier.")
+        self.assertNotEqual(names[0], names[1])
+        for name in names:
+            expect(page.locator('table.cart')).to_contain_text(name)
+        self.shot(page, doc, 'portail-panier.png')
+
+        # Checkout with the voucher and a new delivery address
+        page.locator('main').get_by_role(
+            'link', name="Passer commande").click()
+        page.get_by_label("Code du bon d'achat").fill(
+            voucher['code'].replace('-', '').lower())
+        page.get_by_role('button', name="Appliquer").click()
+        expect(notice).to_have_text("Le bon d'achat est déduit de votre "
+            "commande.")
+        expect(page.locator('ul.summary li.voucher')).to_have_count(1)
+        page.get_by_label("Une nouvelle adresse").check()
+        page.get_by_label("Rue").fill("12 rue des Potiers")
+        page.get_by_label("Code postal").fill("87000")
+        page.get_by_label("Ville").fill("Limoges")
+        page.get_by_role('button', name="Confirmer ma commande").click()
+        expect(notice).to_have_text("Votre commande est confirmée.")
+        title = page.get_by_role('heading', level=1).inner_text()
+        number, = re.fullmatch(r'Commande (\S+) confirmée', title).groups()
+        self.shot(page, doc, 'portail-commande.png')
+        for _ in range(60):
+            confirmation = _server['sink'].wait_for(self.email)
+            if number in str(confirmation['Subject']):
+                break
+            time.sleep(0.5)
+        self.assertEqual(
+            str(confirmation['Subject']), f"Votre commande {number}")
+
+        # My account › orders: the order with its invoice
+        menu.get_by_role('link', name="Mon compte").click()
+        page.get_by_role('link', name="Mes commandes", exact=True).click()
+        page.get_by_role('link', name=number, exact=True).click()
+        expect(page.get_by_role('heading', level=1)).to_have_text(
+            f"Commande {number}")
+        invoice_link = page.get_by_role(
+            'link', name=re.compile("^Télécharger la facture"))
+        # The invoice is made once the order is committed
+        for _ in range(60):
+            if invoice_link.count():
+                break
+            page.wait_for_timeout(500)
+            page.reload()
+        with page.expect_download() as download_info:
+            invoice_link.click()
+        path = download_info.value.path()
+        self.assertGreater(Path(path).stat().st_size, 0)
+        self.assertTrue(download_info.value.suggested_filename.startswith(
+                'facture-'))
+
+        # The points of the invoice on the loyalty page
+        sale, = admin.search_read(
+            'sale.sale', [('number', '=', number)], ['invoices'])
+        invoice, = admin.search_read(
+            'account.invoice', [('id', 'in', sale['invoices'])],
+            ['untaxed_amount', 'state'])
+        self.assertIn(invoice['state'], {'posted', 'paid'})
+        configuration, = admin.search_read(
+            'bol_air.configuration', [], ['points_rate'])
+        points = int(_decimal(invoice['untaxed_amount'])
+            * _decimal(configuration['points_rate']))
+        self.assertGreater(points, 0)
+        page.get_by_role('link', name="Mes points et bons d'achat",
+            exact=True).click()
+        expect(page.locator('p.figure')).to_have_text(f"{points} points")
+        expect(page.locator('table').first).to_contain_text(f"+{points}")
+        self.shot(page, doc, 'portail-points.png')
+        page.get_by_role('link', name="Vue d'ensemble", exact=True).click()
+        expect(page.get_by_text(f"{points} points")).to_be_visible()
+        self.shot(page, doc, 'portail-compte.png')
+
+        # Consents: give the newsletter, then withdraw it
+        page.get_by_role('link', name="Mes consentements", exact=True).click()
+        newsletter = page.locator('section.consent', has_text=(
+                "J'accepte de recevoir par e-mail"))
+        status = newsletter.locator('p.status')
+        expect(status).to_have_text("Vous n'avez pas donné votre accord.")
+        newsletter.get_by_role('button', name="Donner mon accord").click()
+        expect(notice).to_have_text("Votre consentement est enregistré.")
+        expect(status).to_have_text("Vous avez donné votre accord.")
+        newsletter.get_by_role('button', name="Retirer mon accord").click()
+        expect(notice).to_have_text("Votre consentement est retiré.")
+        expect(status).to_have_text("Vous n'avez pas donné votre accord.")
+        self.shot(page, doc, 'portail-consentements.png')
+        entries = admin.search_read(
+            'bol_air.gdpr.consent', [
+                ('party', '=', party_id),
+                ('purpose.code', '=', 'newsletter')],
+            ['status', 'channel'], [('id', 'ASC')])
+        self.assertEqual(
+            [(e['status'], e['channel']) for e in entries],
+            [('given', 'portal'), ('withdrawn', 'portal')])
+
+        # My data: the access export names the customer
+        page.get_by_role('link', name="Mes données", exact=True).click()
+        with page.expect_download() as download_info:
+            page.get_by_role('button', name="Télécharger (JSON)").click()
+        export = json.loads(Path(download_info.value.path()).read_text())
+        self.assertIn(party_name, json.dumps(export, ensure_ascii=False))
+
+        # Log out: back to the login page, my account asks to log in
+        page.get_by_role('button', name="Se déconnecter").click()
+        expect(notice).to_have_text("Vous êtes déconnecté(e).")
+        expect(page.get_by_role('heading', level=1)).to_have_text(
+            "Connexion")
+        page.goto(self.portal('/account'))
+        self.assertIn('/portal/login', page.url)
+        expect(page.get_by_role('button', name="Se connecter")).to_be_visible()
+        self.assertEqual(errors, [])
