@@ -35,9 +35,16 @@ class InvoiceReport(Report):
         Lang = pool.get('ir.lang')
         context = super().get_context(records, header, data)
         context['lang'] = Lang.get()
-        context['price_digits'] = price_digits[1]
+        context['unit_price_digits'] = cls.unit_price_digits
         context['company_identifiers'] = cls.company_identifiers
         return context
+
+    @staticmethod
+    def unit_price_digits(value, currency):
+        """The digits to show a unit price: the currency's, more only when
+        the price has more (8.3333 excl. VAT for 10.00 incl. VAT)"""
+        exponent = value.normalize().as_tuple().exponent if value else 0
+        return min(max(currency.digits, -exponent), price_digits[1])
 
     @staticmethod
     def company_identifiers(invoice):

@@ -53,6 +53,11 @@ class BolAirPortalTestCase(CompanyTestMixin, ModuleTestCase):
                 'quantity': 3, 'unit_price': Decimal('10.0000'),
                 'currency': company.currency,
                 'taxes': Tax.search([]),
+                }, {
+                'company': company, 'type': 'line', 'account': revenue,
+                'description': "Bol", 'quantity': 1,
+                'unit_price': Decimal('8.3333'),
+                'currency': company.currency,
                 }]
         invoice.save()
         return invoice
@@ -83,6 +88,10 @@ class BolAirPortalTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertIn('732 829 320 00074', html)
         self.assertIn('20% VAT', html)
         self.assertIn('Total incl. VAT', html)
+        # Unit prices with the currency's digits, more only when needed
+        self.assertIn('10.00<', html)
+        self.assertNotIn('10.0000', html)
+        self.assertIn('8.3333<', html)
 
 
 del ModuleTestCase
