@@ -20,8 +20,7 @@ except ImportError:
 
 from trytond.i18n import gettext
 from trytond.protocols.wrappers import Response
-from trytond.transaction import (
-    Transaction, inactive_records, without_check_access)
+from trytond.transaction import inactive_records, without_check_access
 
 from bol_air_crm.lead import OPEN_STATES as LEAD_OPEN_STATES
 from bol_air_crm.sale import CONFIRMED_SALE_STATES, write_guard
@@ -161,29 +160,15 @@ def order(page, sale_id):
 
 @route('/account/invoice/<int:invoice_id>.pdf')
 def invoice(page, invoice_id):
-    """The posted invoice as printed by Tryton's invoice report: the copy
-    kept when it was posted (by the queued ``print_invoice``)"""
+    """The posted invoice as a PDF, printed on demand by the portal's HTML
+    invoice report (WeasyPrint, no LibreOffice): nothing is stored"""
     invoice = page.own('account.invoice', invoice_id, [
             ('party', '=', page.party.id),
             ('type', '=', 'out'),
             ('state', 'in', POSTED_INVOICE_STATES),
             ])
-    if invoice.invoice_report_cache:
-        extension = invoice.invoice_report_format
-        data = invoice.invoice_report_cache
-    else:
-        # The print job queued at posting has not run yet: print it the
-        # same way, in a transaction of its own that keeps nothing (the
-        # report keeps its copy, a GET changes nothing)
-        InvoiceReport = page.pool.get('account.invoice', type='report')
-        with Transaction().new_transaction() as transaction:
-            try:
-                extension, data, _print, _name = InvoiceReport.execute(
-                    [invoice.id], {})
-            finally:
-                transaction.rollback()
-    if isinstance(data, str):
-        data = data.encode('utf-8')
+    InvoiceReport = page.pool.get('bol_air_portal.invoice', type='report')
+    extension, data, _print, _name = InvoiceReport.execute([invoice.id], {})
     filename = '%s.%s' % (
         _('msg_my_invoice_filename', number=invoice.number), extension)
     return attachment(bytes(data), filename, extension)
