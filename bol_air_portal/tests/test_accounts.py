@@ -18,7 +18,8 @@ from trytond.transaction import Transaction
 from .. import user as user_module
 from ..routes import auth as auth_module
 from ..portal import SESSION_COOKIE
-from .tools import PASSWORD, Browser, create_customer, text
+from .tools import (
+    PASSWORD, Browser, create_customer, forget_failed_logins, text)
 
 NEW_PASSWORD = 'Une autre phrase de passe 7'
 
@@ -42,13 +43,7 @@ class AccountsTestCase(RouteTestCase):
 
     def setUp(self):
         super().setUp()
-        with Transaction().start(DB_NAME, 0) as transaction:
-            Attempt = Pool().get('web.user.authenticate.attempt')
-            Attempt.delete(Attempt.search([]))
-            transaction.commit()
-        patcher = patch('time.sleep', lambda s: None)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        forget_failed_logins(self)
         self.mails = []
         patcher = patch.object(user_module, 'send_message_transactional',
             lambda msg, **kw: self.mails.append(msg))

@@ -7,12 +7,11 @@ from urllib.parse import quote
 
 from werkzeug.exceptions import Forbidden
 
-from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase
-from trytond.transaction import Transaction
 
 from ..portal import SESSION_COOKIE
-from .tools import PASSWORD, Browser, create_customer, text
+from .tools import (
+    PASSWORD, Browser, create_customer, forget_failed_logins, text)
 
 
 class FrameTestCase(RouteTestCase):
@@ -26,14 +25,7 @@ class FrameTestCase(RouteTestCase):
 
     def setUp(self):
         super().setUp()
-        with Transaction().start(DB_NAME, 0) as transaction:
-            Attempt = Pool().get('web.user.authenticate.attempt')
-            Attempt.delete(Attempt.search([]))
-            transaction.commit()
-        # No slow-down after failed logins in tests
-        patcher = patch('time.sleep', lambda s: None)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        forget_failed_logins(self)
 
     def test_login_logout(self):
         "A customer logs in, sees her account, logs out"

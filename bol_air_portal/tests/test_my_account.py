@@ -17,14 +17,12 @@ from unittest.mock import patch
 from proteus import config as pconfig
 from trytond import backend
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    DB_NAME, RouteTestCase, activate_module, backup_db_cache, drop_db,
-    restore_db_cache)
+from trytond.tests.test_tryton import DB_NAME, RouteTestCase, activate_module
 from trytond.transaction import Transaction, TransactionError
 
 from bol_air_loyalty.tests.tools import setup_loyalty
 
-from .tools import Browser, create_customer, text
+from .tools import Browser, create_customer, restore_or_build, text
 
 # The activated database with the company, its chart and products
 FIXTURE = 'bol_air_portal--setup_loyalty--fr'
@@ -114,6 +112,21 @@ def run(func):
             return result
 
 
+def build_fixture():
+    "The portal activated with the loyalty set-up, then in French"
+    activate_module(['bol_air_portal'])
+    setup_loyalty(pconfig.set_trytond(DB_NAME))
+    with Transaction().start(DB_NAME, 0) as transaction:
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Configuration = pool.get('ir.configuration')
+        Lang.load_translations(Lang.search([('code', '=', 'fr')]))
+        configuration = Configuration(1)
+        configuration.language = 'fr'
+        configuration.save()
+        transaction.commit()
+
+
 class MyAccountTestCase(RouteTestCase):
     "Test the customer's space"
     module = 'bol_air_portal'
@@ -123,20 +136,7 @@ class MyAccountTestCase(RouteTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        drop_db()
-        if not restore_db_cache(FIXTURE):
-            activate_module([cls.module])
-            setup_loyalty(pconfig.set_trytond(DB_NAME))
-            with Transaction().start(DB_NAME, 0) as transaction:
-                pool = Pool()
-                Lang = pool.get('ir.lang')
-                Configuration = pool.get('ir.configuration')
-                Lang.load_translations(Lang.search([('code', '=', 'fr')]))
-                configuration = Configuration(1)
-                configuration.language = 'fr'
-                configuration.save()
-                transaction.commit()
-            backup_db_cache(FIXTURE)
+        restore_or_build(FIXTURE, build_fixture)
         cls.data = run(cls.create_data)
 
     @classmethod

@@ -37,19 +37,14 @@ from http import HTTPStatus
 from werkzeug.exceptions import Forbidden
 
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    DB_NAME, RouteTestCase, activate_module, backup_db_cache, drop_db,
-    restore_db_cache)
+from trytond.tests.test_tryton import RouteTestCase
 from trytond.transaction import Transaction
 from trytond.wsgi import app
 
-from proteus import config as pconfig
-
-from bol_air_loyalty.tests.tools import setup_loyalty
-
 from ..portal import CSRF_FIELD, PREFIX
 from . import test_my_account as my
-from .tools import BASE_URL, Browser, create_customer, text
+from .tools import (
+    BASE_URL, Browser, create_customer, restore_or_build, text)
 
 CHROMIUM = '/usr/bin/chromium'
 RANDOM_IDS = 1000
@@ -113,20 +108,7 @@ class SecurityTestCase(RouteTestCase):
     def setUpClass(cls):
         # The customer's space's database and customers A and B
         unittest.TestCase.setUpClass()
-        drop_db()
-        if not restore_db_cache(my.FIXTURE):
-            activate_module([cls.module])
-            setup_loyalty(pconfig.set_trytond(DB_NAME))
-            with Transaction().start(DB_NAME, 0) as transaction:
-                pool = Pool()
-                Lang = pool.get('ir.lang')
-                Configuration = pool.get('ir.configuration')
-                Lang.load_translations(Lang.search([('code', '=', 'fr')]))
-                configuration = Configuration(1)
-                configuration.language = 'fr'
-                configuration.save()
-                transaction.commit()
-            backup_db_cache(my.FIXTURE)
+        restore_or_build(my.FIXTURE, my.build_fixture)
         cls.data = my.run(my.MyAccountTestCase.create_data)
         my.run(cls.complete_data)
 

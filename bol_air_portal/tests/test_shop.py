@@ -23,9 +23,7 @@ from trytond.modules.account.tests.tools import create_chart
 from trytond.modules.company.tests import tools as company_tools
 from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool
-from trytond.tests.test_tryton import (
-    DB_NAME, RouteTestCase, activate_module, backup_db_cache, drop_db,
-    restore_db_cache)
+from trytond.tests.test_tryton import DB_NAME, RouteTestCase, activate_module
 from trytond.transaction import Transaction
 
 from bol_air_crm.tests.querycount import count_statements
@@ -33,7 +31,7 @@ from bol_air_crm.tests.tools import setup_crm
 from bol_air_loyalty.demo import create_voucher_product
 
 from ..routes import shop
-from .tools import Browser, create_customer, text
+from .tools import Browser, create_customer, restore_or_build, text
 
 CACHE_NAME = 'bol_air_portal--fr--shop'
 NUMBERS = count(1)
@@ -101,11 +99,9 @@ class ShopTestCase(RouteTestCase):
     def setUpClass(cls):
         # The activated database with the shop's set-up, cached
         unittest.TestCase.setUpClass()
-        drop_db()
-        if not restore_db_cache(CACHE_NAME):
-            activate_module(cls.module, lang=cls.language)
-            setup_shop(pconfig.set_trytond(DB_NAME))
-            backup_db_cache(CACHE_NAME)
+        restore_or_build(CACHE_NAME, lambda: (
+                activate_module(cls.module, lang=cls.language),
+                setup_shop(pconfig.set_trytond(DB_NAME))))
 
     def setUp(self):
         super().setUp()

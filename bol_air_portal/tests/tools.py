@@ -2,9 +2,11 @@
 """What the portal tests share: a customer with a portal account, a
 browser-like client that keeps cookies and sends the CSRF token."""
 import re
+from unittest.mock import patch
 
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, Client
+from trytond.tests.test_tryton import (
+    DB_NAME, Client, backup_db_cache, drop_db, restore_db_cache)
 from trytond.protocols.wrappers import Response
 from trytond.transaction import Transaction
 from trytond.wsgi import app
@@ -79,3 +81,25 @@ def text(response):
 
 def commit():
     Transaction().commit()
+
+
+def restore_or_build(name, build):
+    """Start from the cached test database ``name``, or build it with
+    ``build()`` and cache it (the cache is keyed by ``name``: wipe DB_CACHE
+    when models or XML change)"""
+    drop_db()
+    if not restore_db_cache(name):
+        build()
+        backup_db_cache(name)
+
+
+def forget_failed_logins(testcase):
+    """Start ``testcase`` with no failed login on record and no slow-down
+    after the failed ones (web_user's rate limiting)"""
+    with Transaction().start(DB_NAME, 0) as transaction:
+        Attempt = Pool().get('web.user.authenticate.attempt')
+        Attempt.delete(Attempt.search([]))
+        transaction.commit()
+    patcher = patch('time.sleep', lambda s: None)
+    patcher.start()
+    testcase.addCleanup(patcher.stop)
