@@ -648,7 +648,8 @@ class PortalWalkTestCase(unittest.TestCase):
 
         # Sign up
         page.goto(self.portal('/'))
-        page.get_by_role('link', name="Créer un compte").click()
+        page.locator('#main').get_by_role(
+            'link', name="Créer un compte").click()
         page.get_by_label("Prénom et nom").fill(self.name)
         page.get_by_label("Adresse e-mail").fill(self.email)
         page.get_by_label("Mot de passe", exact=True).fill(self.password)
