@@ -5,7 +5,7 @@ from trytond.pool import Pool
 from trytond.transaction import without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .user import clean_email, portal_url
+from .user import portal_url, web_user_email
 
 
 class InviteStart(ModelView):
@@ -69,7 +69,7 @@ class Invite(Wizard):
         # Accounts are managed by the administrators: the staff creates
         # them only through this wizard
         with without_check_access():
-            emails = {p: clean_email(p.email) for p in parties}
+            emails = {p: web_user_email(p.email) for p in parties}
             no_email = [p for p in parties if not emails[p]]
             candidates = [p for p in parties if emails[p]]
             users = WebUser.search(['OR',

@@ -45,7 +45,7 @@ def portal_url(path='/', **params):
     return url
 
 
-def clean_email(email):
+def web_user_email(email):
     "The e-mail as web.user stores it (normalized, lower case)"
     return normalize_email((email or '').strip()).lower()
 
@@ -105,14 +105,14 @@ class User(metaclass=PoolMeta):
         customer of the file first, then the oldest; or None"""
         pool = Pool()
         ContactMechanism = pool.get('party.contact_mechanism')
-        email = clean_email(email)
+        email = web_user_email(email)
         mechanisms = ContactMechanism.search([
                 ('type', '=', 'email'),
                 ('value', 'ilike', escape_wildcard(email)),
                 ('party.active', '=', True),
                 ])
         parties = [m.party for m in mechanisms
-            if clean_email(m.value) == email]
+            if web_user_email(m.value) == email]
         if parties:
             return min(parties, key=lambda p: (not p.crm_customer, p.id))
 
@@ -125,7 +125,7 @@ class User(metaclass=PoolMeta):
         The caller answers the same in both cases."""
         pool = Pool()
         Party = pool.get('party.party')
-        email = clean_email(email)
+        email = web_user_email(email)
         existing = cls.search([('email', '=', email)], limit=1)
         if existing:
             # Same work as a new account: the answer time tells nothing
@@ -259,7 +259,7 @@ class User(metaclass=PoolMeta):
         Return the user or None."""
         pool = Pool()
         Session = pool.get('web.user.session')
-        email = clean_email(email)
+        email = web_user_email(email)
         if not (email and token
                 and cls.set_password_token(email, token, password)):
             return None

@@ -15,7 +15,7 @@ from trytond.tools.email_ import EmailNotValidError, validate_email
 
 from ..exceptions import PortalError
 from ..portal import _, notice, route, serve_static
-from ..user import clean_email
+from ..user import web_user_email
 
 NOTICE_LOGGED_OUT = notice('logged_out')
 NOTICE_CHECK_EMAIL = notice('check_email')
@@ -105,7 +105,7 @@ def _check_email(email):
         validate_email(key)
     except EmailNotValidError as e:
         raise PortalError(_('msg_email_invalid')) from e
-    return clean_email(key)
+    return web_user_email(key)
 
 
 @route('/signup', methods=('GET', 'POST'), login=False)
@@ -154,7 +154,7 @@ def validate(page):
 def validate_resend(page):
     "Send the validation e-mail again (the same answer for any e-mail)"
     WebUser = page.pool.get('web.user')
-    email = clean_email(page.request.form.get('email'))
+    email = web_user_email(page.request.form.get('email'))
     users = WebUser.search([
             ('email', '=', email),
             ('email_valid', '=', False),
@@ -169,7 +169,7 @@ def reset(page):
     if page.request.method == 'GET':
         return page.render('reset.html')
     WebUser = page.pool.get('web.user')
-    email = clean_email(page.request.form.get('email'))
+    email = web_user_email(page.request.form.get('email'))
     users = WebUser.search([('email', '=', email)], limit=1) if email else []
     WebUser.portal_send_reset(users, page.absolute_url)
     return page.redirect('/login', notice=NOTICE_RESET_SENT)
@@ -181,7 +181,7 @@ def reset_new(page):
     WebUser = page.pool.get('web.user')
     values = page.request.values
     token = values.get('token') or ''
-    email = clean_email(values.get('email'))
+    email = web_user_email(values.get('email'))
     now = datetime.datetime.now()
     users = WebUser.search([
             ('email', '=', email),
