@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.parse
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
@@ -73,6 +74,7 @@ def setUpModule():
             time.sleep(0.2)
     _server.update(
         process=process, url=url, database=database, tmp=tmp, env=env,
+        uri=uri,
         config=config, backend=backend, log=log, sink=sink, smtp=smtp)
 
 
@@ -86,7 +88,10 @@ def tearDownModule():
         _server['log'].close()
     if _server.get('backend') == 'postgresql':
         import psycopg
-        uri = os.environ['TRYTOND_DATABASE_URI'].rstrip('/') + '/postgres'
+        # the maintenance database of the server the demo was built on
+        # (whatever database the URI names by then)
+        uri = urllib.parse.urlsplit(_server['uri'])._replace(
+            scheme='postgresql', path='/postgres').geturl()
         with psycopg.connect(uri, autocommit=True) as connection:
             connection.execute(
                 f'DROP DATABASE IF EXISTS "{_server["database"]}"')
