@@ -354,3 +354,28 @@ def serve_static(name):
         data, 200, content_type=CONTENT_TYPES[name.rsplit('.', 1)[1]])
     response.headers['Cache-Control'] = 'public, max-age=3600'
     return response
+
+
+class Format:
+    "Amounts, dates and selection texts in the customer's language"
+
+    def __init__(self, pool):
+        self.pool = pool
+        self.lang = pool.get('ir.lang').get()
+
+    def money(self, amount, currency):
+        "The amount as a French reader expects it (1 229,80 €)"
+        if amount is None:
+            return ''
+        return self.lang.currency(amount, currency, grouping=True)
+
+    def money_in(self, currency):
+        "Amounts in one currency (templates call money(amount))"
+        return lambda amount: self.money(amount, currency)
+
+    def quantity(self, value, unit):
+        return self.lang.format_number(
+            value, digits=unit.digits if unit else None)
+
+    def date(self, value):
+        return self.lang.strftime(value) if value else ''

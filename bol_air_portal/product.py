@@ -1,6 +1,9 @@
 # This file is part of bol_air_portal.
 """Products sold on the portal: a flag, a description and a picture."""
+import datetime as dt
+
 import trytond.config as config
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import PoolMeta
@@ -32,7 +35,26 @@ def image_type(data):
     return None
 
 
-class Template(metaclass=PoolMeta):
+# The tax-included prices of the catalogue, per company, customer, day and
+# product, computed by the order lines of the CRM. A change of a product or
+# a tax clears them in every server process; anything else (a customer's tax
+# rule, say) shows at the latest after the duration.
+catalogue_prices = Cache(
+    'bol_air_portal.catalogue_prices', context=False,
+    duration=dt.timedelta(minutes=30))
+
+
+class ClearCataloguePrices:
+    "A change of these records may change the prices of the catalogue"
+    __slots__ = ()
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        catalogue_prices.clear()
+
+
+class Template(ClearCataloguePrices, metaclass=PoolMeta):
     __name__ = 'product.template'
 
     portal_sold = fields.Boolean(
@@ -91,3 +113,11 @@ class Template(metaclass=PoolMeta):
         default = default.copy() if default is not None else {}
         default.setdefault('portal_sold', False)
         return super().copy(templates, default=default)
+
+
+class Product(ClearCataloguePrices, metaclass=PoolMeta):
+    __name__ = 'product.product'
+
+
+class Tax(ClearCataloguePrices, metaclass=PoolMeta):
+    __name__ = 'account.tax'

@@ -679,14 +679,23 @@ class PortalWalkTestCase(unittest.TestCase):
             "Mon compte")
         expect(page.get_by_text("Bonjour")).to_be_visible()
 
-        # The staff gives the new customer a loyalty card and a goodwill
-        # voucher (the customer has none yet)
+        # She joins the loyalty programme from her space
+        page.get_by_role('link', name="Mes points et bons d'achat",
+            exact=True).click()
+        expect(page.locator('main')).to_contain_text(
+            "Vous n'avez pas encore de carte de fidélité")
+        page.get_by_role(
+            'button', name="Rejoindre le programme de fidélité").click()
+        expect(notice).to_have_text(
+            "Bienvenue dans le programme de fidélité : votre carte est "
+            "prête.")
+        expect(page.locator('p.figure')).to_have_text("0 points")
+
+        # The staff gives the new customer a goodwill voucher
         admin = RPC(*ADMIN)
         party, = admin.search_read(
             'web.user', [('email', '=', self.email)], ['party', 'party.name'])
         party_id, party_name = party['party'], party['party.']['name']
-        admin.call('model.bol_air.loyalty.account.create',
-            [{'party': party_id}], admin.context)
         voucher_id, = admin.call('model.bol_air.voucher.create', [{
                     'party': party_id, 'kind': 'goodwill',
                     'amount': {'__class__': 'Decimal', 'decimal': '5.00'},

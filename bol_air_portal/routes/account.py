@@ -20,19 +20,21 @@ except ImportError:
 
 from trytond.i18n import gettext
 from trytond.protocols.wrappers import Response
-from trytond.transaction import inactive_records, without_check_access
+from trytond.transaction import (
+    Transaction, inactive_records, without_check_access)
 
 from bol_air_crm.lead import OPEN_STATES as LEAD_OPEN_STATES
 from bol_air_crm.sale import CONFIRMED_SALE_STATES, write_guard
 from bol_air_gdpr.access import access_json, access_xlsx
 from bol_air_gdpr.request import CLOSED as REQUEST_CLOSED
 
-from ..portal import _, notice, route
+from ..portal import _, Format, notice, route
 
 NOTICE_PROFILE_SAVED = notice('my_profile_saved')
 NOTICE_ADDRESS_SAVED = notice('my_address_saved')
 NOTICE_CONSENT_GIVEN = notice('my_consent_given')
 NOTICE_CONSENT_WITHDRAWN = notice('my_consent_withdrawn')
+NOTICE_LOYALTY_JOINED = notice('my_loyalty_joined')
 
 POSTED_INVOICE_STATES = ['posted', 'paid']
 RECENT_ORDERS = 3
@@ -58,26 +60,6 @@ MIME_TYPES = {
     'xlsx': (
         'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'),
     }
-
-
-class Format:
-    "Amounts, dates and selection texts in the customer's language"
-
-    def __init__(self, pool):
-        self.pool = pool
-        self.lang = pool.get('ir.lang').get()
-
-    def money(self, amount, currency):
-        if amount is None:
-            return ''
-        return self.lang.currency(amount, currency, digits=currency.digits)
-
-    def quantity(self, value, unit):
-        return self.lang.format_number(
-            value, digits=unit.digits if unit else None)
-
-    def date(self, value):
-        return self.lang.strftime(value) if value else ''
 
 
 def attachment(data, filename, extension):
@@ -208,7 +190,22 @@ def loyalty(page):
     valid, past = _vouchers(page)
     return page.render('account_loyalty.html',
         fmt=fmt, card=card, moves=rows, vouchers=valid, past_vouchers=past,
-        currency=_company(page).currency)
+        currency=_company(page).currency,
+        points_rate=fmt.lang.format_number(
+            pool.get('bol_air.configuration')(1).points_rate))
+
+
+@route('/account/loyalty/join', methods=('POST',))
+def loyalty_join(page):
+    "The customer joins the loyalty programme: her card (once)"
+    pool = page.pool
+    Account = pool.get('bol_air.loyalty.account')
+    # Guard row first: a double click makes one card
+    write_guard(pool.get('party.party'), [page.party])
+    if not _card(page):
+        with Transaction().set_context(company=_company(page).id):
+            Account.create([{'party': page.party.id}])
+    return page.redirect('/account/loyalty', notice=NOTICE_LOYALTY_JOINED)
 
 
 # Profile (rectification)

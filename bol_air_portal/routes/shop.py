@@ -26,7 +26,8 @@ from bol_air_loyalty.exceptions import LoyaltyError, VoucherError
 
 from ..exceptions import PortalError
 from ..meeting import OPEN_STATES
-from ..portal import _, notice, route
+from ..product import catalogue_prices as catalogue_prices_cache
+from ..portal import _, Format, notice, route
 from ..sale import new_token
 
 NOTICE_CART_ADDED = notice('cart_added')
@@ -46,6 +47,7 @@ SOLD_DOMAIN = [
     ]
 ADDRESS_FIELDS = ['street', 'postal_code', 'city']
 ADDRESS_MAX_LENGTH = 200
+MISSING = object()
 
 
 def shop_company(page):
@@ -99,14 +101,6 @@ def parse_quantity(value, zero=False):
     return None
 
 
-def money(page, amount, currency):
-    "The amount as a French reader expects it (29,80 €)"
-    Lang = page.pool.get('ir.lang')
-    if amount is None:
-        return ''
-    return Lang.get().currency(amount, currency, symbol=True, grouping=True)
-
-
 def sold_template(page, template_id):
     "The product sold online with this id, or 404"
     Template = page.pool.get('product.template')
@@ -126,29 +120,53 @@ def template_product(template):
     return products[0] if products else None
 
 
-def catalogue_lines(page, templates):
-    """An unsaved order line of one of each product for the customer (or
-    an anonymous visitor): the CRM's lines give the tax-included price.
-    Return {template id: line}."""
+def catalogue_prices(page, templates):
+    """The tax-included price of one of each product for the customer (or
+    an anonymous visitor), as an order line of the CRM gives it, kept in a
+    cache for the day. Return {template id: price}."""
     pool = page.pool
     Sale = pool.get('sale.sale')
     Line = pool.get('sale.line')
+    Tax = pool.get('account.tax')
+    Date = pool.get('ir.date')
     company = shop_company(page)
     party = customer(page)
+    today = Date.today()
+    key = (company.id, party.id if party else None, today.toordinal())
+    prices, missing = {}, []
+    for template in templates:
+        price = catalogue_prices_cache.get(key + (template.id,), MISSING)
+        if price is MISSING:
+            missing.append(template)
+        else:
+            prices[template.id] = price
+    if not missing:
+        return {t: p for t, p in prices.items() if p is not None}
     sale = Sale(
         party=party, invoice_party=None, company=company,
         currency=company.currency, sale_date=None)
     lines = {}
-    for template in templates:
+    for template in missing:
         product = template_product(template)
-        if not product:
-            continue
-        line = Line(
-            sale=sale, type='line', product=product, quantity=1,
-            unit=None, taxes=[], unit_price=None, company=company)
-        line.on_change_product()
-        lines[template.id] = line
-    return lines
+        if product:
+            line = Line(
+                sale=sale, type='line', product=product, quantity=1,
+                unit=None, taxes=[], unit_price=None, company=company)
+            line.on_change_product()
+            lines[template.id] = line
+    # The taxes of all lines read at once (their children included)
+    taxes = {t.id: t for t in Tax.browse(sorted(
+                {t.id for l in lines.values() for t in l.taxes}))}
+    for template in missing:
+        line = lines.get(template.id)
+        if line:
+            line.taxes = [taxes[t.id] for t in line.taxes]
+            price = line.unit_price_tax_included
+        else:
+            price = None
+        catalogue_prices_cache.set(key + (template.id,), price)
+        prices[template.id] = price
+    return {t: p for t, p in prices.items() if p is not None}
 
 
 def current_cart(page, create=False):
@@ -217,7 +235,7 @@ def refresh_cart(page, cart):
 def render_cart(page, cart, status=HTTPStatus.OK, error=None):
     return page.render(
         'cart.html', status=status, error=error, cart=cart,
-        money=lambda a: money(page, a, cart.currency) if cart else '')
+        money=Format(page.pool).money_in(cart.currency if cart else None))
 
 
 # Catalogue
@@ -245,12 +263,12 @@ def catalogue(page):
         templates = [t for t in sold if category in t.categories]
     else:
         templates = sold
-    lines = catalogue_lines(page, templates)
+    prices = catalogue_prices(page, templates)
     company = shop_company(page)
     return page.render(
-        'catalogue.html', templates=[t for t in templates if t.id in lines],
-        lines=lines, categories=categories, category=category,
-        money=lambda a: money(page, a, company.currency))
+        'catalogue.html', templates=[t for t in templates if t.id in prices],
+        prices=prices, categories=categories, category=category,
+        money=Format(page.pool).money_in(company.currency))
 
 
 @route('/product/<int:template_id>', login=False)
@@ -260,12 +278,12 @@ def product(page, template_id):
 
 
 def render_product(page, template, status=HTTPStatus.OK, error=None):
-    line = catalogue_lines(page, [template])[template.id]
+    price = catalogue_prices(page, [template])[template.id]
     company = shop_company(page)
     return page.render(
         'product.html', status=status, error=error, product=template,
-        line=line, max_quantity=MAX_QUANTITY,
-        money=lambda a: money(page, a, company.currency))
+        price=price, max_quantity=MAX_QUANTITY,
+        money=Format(page.pool).money_in(company.currency))
 
 
 @route('/product/<int:template_id>/image', login=False)
@@ -383,7 +401,8 @@ def render_checkout(page, cart, status=HTTPStatus.OK, error=None):
     return page.render(
         'checkout.html', status=status, error=error, cart=cart,
         addresses=addresses, balance=balance, steps=steps,
-        money=lambda a: money(page, a, cart.currency))
+        has_card=account is not None,
+        money=Format(page.pool).money_in(cart.currency))
 
 
 @route('/checkout')
@@ -511,14 +530,14 @@ def send_confirmation(page, order):
     email = page.user.email
     if not email:
         return
-    currency = order.currency
+    money = Format(page.pool).money_in(order.currency)
     lines = '\n'.join(
         _('msg_order_mail_line',
             quantity=int(l.quantity) if l.quantity == int(l.quantity)
             else l.quantity,
             product=l.product.name if not l.voucher
             else l.description,
-            amount=money(page, l.amount_tax_included, currency))
+            amount=money(l.amount_tax_included))
         for l in order.lines if l.type == 'line')
     address = order.shipment_address
     msg = EmailMessage()
@@ -529,7 +548,7 @@ def send_confirmation(page, order):
             name=order.party.name,
             number=order.number,
             lines=lines,
-            total=money(page, order.total_amount, currency),
+            total=money(order.total_amount),
             address=address.full_address if address else '',
             url=page.absolute_url(f'/order/{order.id}/done')))
     send_message_transactional(msg)
@@ -545,7 +564,7 @@ def order_done(page, order_id):
             ])
     return page.render(
         'order_done.html', order=order, invoices=order_invoices(page, order),
-        money=lambda a: money(page, a, order.currency))
+        money=Format(page.pool).money_in(order.currency))
 
 
 # Virtual guests

@@ -373,6 +373,37 @@ class MyAccountTestCase(RouteTestCase):
         self.assertIn(expired, past_part)
         self.assertIn("Expiré", past_part)
 
+    def test_loyalty_join(self):
+        """A customer without a card joins the programme from her space:
+        one card however many clicks, then her points and vouchers"""
+        def create():
+            party, _ = create_customer(
+                "SANS Carte", 'sans.carte@example.com')
+            return party.id
+        party_id = run(create)
+        browser = Browser()
+        self.assertEqual(browser.login('sans.carte@example.com').status_code,
+            HTTPStatus.SEE_OTHER)
+        body = text(browser.get('/account/loyalty'))
+        self.assertIn("Vous n'avez pas encore de carte de fidélité", body)
+        self.assertIn("1 point(s) par euro (hors taxes)", body)
+        self.assertIn("Rejoindre le programme de fidélité", body)
+        for _ in range(2):
+            response = browser.post('/account/loyalty/join')
+            self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+        body = text(follow(browser, response))
+        self.assertIn("votre carte est prête", body)
+        self.assertNotIn("Rejoindre le programme de fidélité", body)
+        with start(readonly=True):
+            Account = Pool().get('bol_air.loyalty.account')
+            card, = Account.search([('party', '=', party_id)])
+            self.assertIn(card.number_formatted, body)
+            self.assertIn("0 points", body)
+        # Another customer's card is not touched
+        with start(readonly=True):
+            self.assertEqual(Account.search_count([
+                        ('party', '=', self.data['b']['party'])]), 1)
+
     def test_profile(self):
         "Rectification: French errors keep what was typed, then saved"
         with start() as transaction:

@@ -30,6 +30,7 @@ from bol_air_crm.tests.querycount import count_statements
 from bol_air_crm.tests.tools import setup_crm
 from bol_air_loyalty.demo import create_voucher_product
 
+from ..product import catalogue_prices as catalogue_prices_cache
 from ..routes import shop
 from .tools import Browser, create_customer, restore_or_build, text
 
@@ -147,6 +148,11 @@ class ShopTestCase(RouteTestCase):
         self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
         return browser
 
+    def _in_company(self):
+        "The context of the company (its list prices)"
+        company, = Pool().get('company.company').search([])
+        return Transaction().set_context(company=company.id)
+
     def _template(self, name):
         Template = Pool().get('product.template')
         template, = Template.search([('name', '=', name)])
@@ -217,20 +223,62 @@ class ShopTestCase(RouteTestCase):
 
     def test_catalogue_statements(self):
         """The prices of the catalogue: as many statements for 2 products as
-        for 3 (one more for the first line's company than for 1 product)"""
-        with self._start():
+        for 3 of the same VAT (one more per VAT rate read); none once they
+        are in the cache"""
+        with self._start(), self._in_company():
             pool = Pool()
             Template = pool.get('product.template')
             page = SimpleNamespace(pool=pool, party=None)
-            names = ["Assiette", "Théière", "Bon d'achat"]
+            names = ["Assiette", "Théière", "Carafe"]
+            # The carafe as the teapot (same VAT), for this transaction
+            Template.write([self._template("Carafe")], {
+                    'account_category': (
+                        self._template("Théière").account_category.id)})
             counts = []
             for names in [names, names[:2], names]:
                 templates = Template.search([('name', 'in', names)])
+                catalogue_prices_cache.clear()
                 with count_statements() as counter:
-                    lines = shop.catalogue_lines(page, templates)
-                self.assertEqual(len(lines), len(names))
+                    prices = shop.catalogue_prices(page, templates)
+                self.assertEqual(len(prices), len(names))
                 counts.append(counter.count)
             self.assertEqual(counts[1], counts[2], counts)
+            with count_statements() as counter:
+                self.assertEqual(
+                    shop.catalogue_prices(page, templates), prices)
+            self.assertEqual(counter.count, 0)
+
+    def test_catalogue_price_change(self):
+        """A new price or a new tax rate shows in the catalogue at once,
+        though the prices are kept in a cache"""
+        browser = Browser()
+        self.assertIn("48,00", text(browser.get('/catalogue')))
+        with self._start() as transaction, self._in_company():
+            template = self._template("Théière")
+            template.list_price = Decimal('45')
+            template.save()
+            transaction.commit()
+        body = text(browser.get('/catalogue'))
+        self.assertIn("54,00", body)
+        self.assertNotIn("48,00", body)
+        self.assertIn("54,00", text(browser.get(
+                    f'/product/{self._template_id("Théière")}')))
+        with self._start() as transaction, self._in_company():
+            Tax = Pool().get('account.tax')
+            tax, = self._template("Théière").customer_taxes_used
+            rate = tax.rate
+            Tax.write([tax], {'rate': Decimal('0.1')})
+            transaction.commit()
+        try:
+            self.assertIn("49,50", text(browser.get('/catalogue')))
+        finally:
+            with self._start() as transaction, self._in_company():
+                Tax.write([Tax(tax.id)], {'rate': rate})
+                template = self._template("Théière")
+                template.list_price = Decimal('40')
+                template.save()
+                transaction.commit()
+        self.assertIn("48,00", text(browser.get('/catalogue')))
 
     def test_image(self):
         "The picture of a product: a real image, its type, cached"
