@@ -50,6 +50,21 @@ class Result(unittest.TextTestResult):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.successes = 0
+        # Seconds per test module, its set-up included (the slowest are
+        # printed at the end: where the time of CI goes)
+        self.durations = {}
+        self._last = time.monotonic()
+
+    def _account(self, test):
+        now = time.monotonic()
+        module = type(test).__module__
+        self.durations[module] = (
+            self.durations.get(module, 0) + now - self._last)
+        self._last = now
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self._account(test)
 
     def addSuccess(self, test):
         super().addSuccess(test)
@@ -86,7 +101,10 @@ def main():
     result = runner.run(suite(args.pattern))
     failed = len(result.failures) + len(result.errors) + len(
         result.unexpectedSuccesses)
-    print(f"{args.backend}: {time.monotonic() - start:.0f} s")
+    print(f"{args.backend}: {time.monotonic() - start:.0f} s; slowest:")
+    for module, seconds in sorted(
+            result.durations.items(), key=lambda i: -i[1])[:12]:
+        print(f"  {seconds:6.0f} s  {module}")
     print(f"{result.successes} passed, {failed} failed, "
         f"{len(result.skipped)} skipped")
     if result.testsRun == 0:
