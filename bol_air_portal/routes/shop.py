@@ -255,7 +255,9 @@ def catalogue(page):
         category, = categories
         domain.append(('categories', 'in', [category.id]))
     sold = Template.search(SOLD_DOMAIN, order=[('name', 'ASC')])
-    categories = sorted({c for t in sold for c in t.categories},
+    # The categories read in one list (their names at once)
+    categories = sorted(Category.browse(sorted(
+                {c.id for t in sold for c in t.categories})),
         key=lambda c: c.rec_name)
     if category and category not in categories:
         raise NotFound()
