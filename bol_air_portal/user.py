@@ -11,12 +11,13 @@ from zxcvbn import zxcvbn
 
 import trytond.config as config
 from trytond.i18n import gettext
+from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.res.exceptions import PasswordError
 from trytond.sendmail import send_message_transactional
 from trytond.tools import escape_wildcard
 from trytond.tools.email_ import normalize_email, set_from_header
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, inactive_records
 from trytond.url import http_host
 
 from .exceptions import PasswordPolicyError
@@ -52,6 +53,11 @@ def web_user_email(email):
 
 class User(metaclass=PoolMeta):
     __name__ = 'web.user'
+
+    portal_new_email = fields.Char(
+        "New E-mail", readonly=True,
+        help="The address the customer asked for on the portal: it replaces "
+        "the e-mail once she has followed the link sent to it.")
 
     @classmethod
     def check_password(cls, password, hash_):
@@ -160,10 +166,12 @@ class User(metaclass=PoolMeta):
         return True
 
     @classmethod
-    def _portal_send(cls, user, subject, body, throttle=True, **variables):
+    def _portal_send(
+            cls, user, subject, body, throttle=True, to=None, **variables):
         pool = Pool()
         Configuration = pool.get('ir.configuration')
-        if throttle and not cls._portal_mail_allowed(subject, user.email):
+        to = to or user.email
+        if throttle and not cls._portal_mail_allowed(subject, to):
             return
         if user.party and user.party.lang:
             language = user.party.lang.code
@@ -176,7 +184,7 @@ class User(metaclass=PoolMeta):
         msg.set_content(body)
         from_ = config.get('email', 'from')
         set_from_header(msg, from_, from_)
-        msg['To'] = user.email
+        msg['To'] = to
         msg['Subject'] = subject
         send_message_transactional(msg)
 
@@ -191,6 +199,63 @@ class User(metaclass=PoolMeta):
             cls._portal_send(user, 'msg_mail_validation_subject',
                 'msg_mail_validation_body',
                 url=url('/validate', token=user.email_token))
+
+    # Change of e-mail
+    @classmethod
+    def portal_change_email(cls, user, email, url):
+        """Keep ``email`` as the customer's new address and send the link
+        validating it to it: she logs in with the current one until then"""
+        user.portal_new_email = web_user_email(email)
+        user.set_email_token()
+        user.save()
+        cls._portal_send(user, 'msg_mail_validation_subject',
+            'msg_mail_validation_body', to=user.portal_new_email,
+            url=url('/validate', token=user.email_token))
+
+    @classmethod
+    def portal_validate(cls, user):
+        """Validate the address of the link followed: a new address replaces
+        the former one as login, as the customer's contact e-mail and on
+        her newsletters. Return False if another account took it meanwhile
+        (the change is then dropped)."""
+        new = user.portal_new_email
+        if not new:
+            cls.validate_email_token([user.email_token])
+            return True
+        if cls.search([('email', '=', new), ('id', '!=', user.id)], limit=1):
+            cls.write([user], {'portal_new_email': None, 'email_token': None})
+            return False
+        old = user.email
+        cls.write([user], {
+                'email': new, 'email_valid': True, 'email_token': None,
+                'portal_new_email': None,
+                })
+        if user.party:
+            cls._portal_rectify_email(user.party, old, new)
+        return True
+
+    @classmethod
+    def _portal_rectify_email(cls, party, old, new):
+        """The customer's contact e-mail and newsletter addresses that were
+        ``old`` become ``new`` (a contact e-mail is added if none was)"""
+        pool = Pool()
+        ContactMechanism = pool.get('party.contact_mechanism')
+        MarketingEmail = pool.get('marketing.email')
+        mechanisms = [m for m in party.contact_mechanisms
+            if m.type == 'email' and web_user_email(m.value) == old]
+        if mechanisms:
+            ContactMechanism.write(mechanisms, {'value': new})
+        elif not any(m.type == 'email' and web_user_email(m.value) == new
+                for m in party.contact_mechanisms):
+            ContactMechanism.create([{
+                        'party': party.id, 'type': 'email', 'value': new}])
+        with inactive_records():
+            emails = MarketingEmail.search([
+                    ('person', '=', party.id),
+                    ('email', '=', old),
+                    ])
+        if emails:
+            MarketingEmail.write(emails, {'email': new})
 
     @classmethod
     def _portal_reset_token(cls, users):

@@ -142,9 +142,13 @@ def validate(page):
     if not users:
         return page.render('validate.html', token=None,
             error=_('msg_validate_invalid'), status=HTTPStatus.NOT_FOUND)
+    user, = users
     if page.request.method == 'GET':
-        return page.render('validate.html', token=token, email=users[0].email)
-    WebUser.validate_email_token([token])
+        return page.render('validate.html', token=token,
+            email=user.portal_new_email or user.email)
+    if not WebUser.portal_validate(user):
+        return page.render('validate.html', token=None,
+            error=_('msg_security_email_taken'), status=HTTPStatus.CONFLICT)
     if page.user:
         return page.redirect('/account', notice=NOTICE_EMAIL_VALIDATED)
     return page.redirect('/login', notice=NOTICE_EMAIL_VALIDATED)
@@ -246,7 +250,5 @@ def security(page):
     if action == 'password':
         WebUser.write([user], {'password': password})
         return page.redirect('/account/security', notice=NOTICE_PASSWORD_SET)
-    WebUser.write([user], {
-            'email': email, 'email_valid': False, 'email_token': None})
-    WebUser.portal_send_validation([WebUser(user.id)], page.absolute_url)
+    WebUser.portal_change_email(WebUser(user.id), email, page.absolute_url)
     return page.redirect('/account/security', notice=NOTICE_EMAIL_CHANGED)

@@ -438,12 +438,61 @@ class AccountsTestCase(RouteTestCase):
                 'new_email': 'Ines.Nouvelle@example.com'})
         self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
         self.assertIn('notice=email_changed', response.location)
-        (_, _, valid), = self.web_users('ines.nouvelle@example.com')
-        self.assertFalse(valid)
+        # The current address stays the login until the new one is
+        # validated (a typo does not lock the customer out)
+        self.assertEqual(self.web_users('ines.nouvelle@example.com'), [])
+        (_, party_id, valid), = self.web_users('ines.sure@example.com')
+        self.assertTrue(valid)
+        response = browser.get('/account/security')
+        self.assertIn("ines.nouvelle@example.com attend sa validation",
+            text(response))
+        self.assertEqual(Browser().login('ines.sure@example.com',
+                NEW_PASSWORD).status_code, HTTPStatus.SEE_OTHER)
         _, _, (link,) = self.mail('ines.nouvelle@example.com')
         self.assertIn('/validate?token=', link)
-        response = browser.get('/account/security')
-        self.assertIn("pas encore validée", text(response))
+        response = browser.get(self.path(link))
+        self.assertIn("ines.nouvelle@example.com", text(response))
+        response = browser.post('/validate', {
+                'token': link.rsplit('token=', 1)[1]})
+        self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+
+        # Validated: the new address is the login and the customer's
+        # contact e-mail
+        self.assertEqual(self.web_users('ines.sure@example.com'), [])
+        (_, _, valid), = self.web_users('ines.nouvelle@example.com')
+        self.assertTrue(valid)
+        self.assertEqual(Browser().login('ines.sure@example.com',
+                NEW_PASSWORD).status_code, HTTPStatus.OK)
+        self.assertEqual(Browser().login('ines.nouvelle@example.com',
+                NEW_PASSWORD).status_code, HTTPStatus.SEE_OTHER)
+        with Transaction().start(DB_NAME, 0):
+            Party = Pool().get('party.party')
+            self.assertEqual(
+                [m.value for m in Party(party_id).contact_mechanisms
+                    if m.type == 'email'],
+                ['ines.nouvelle@example.com'])
+        self.assertNotIn("attend sa validation",
+            text(browser.get('/account/security')))
+
+    def test_email_change_taken_meanwhile(self):
+        """A new address taken by another account before it is validated:
+        the change is dropped, the current address stays"""
+        self._create('Léa Lente', 'lea.lente@example.com')
+        browser = Browser()
+        browser.login('lea.lente@example.com')
+        browser.post('/account/security', {
+                'action': 'email', 'current_password': PASSWORD,
+                'new_email': 'lea.prise@example.com'})
+        _, _, (link,) = self.mail('lea.prise@example.com')
+        self._create('Autre Léa', 'lea.prise@example.com')
+        response = browser.post('/validate', {
+                'token': link.rsplit('token=', 1)[1]})
+        self.assertEqual(response.status_code, HTTPStatus.CONFLICT)
+        self.assertIn("ne peut pas être utilisée", text(response))
+        (_, _, valid), = self.web_users('lea.lente@example.com')
+        self.assertTrue(valid)
+        self.assertNotIn("attend sa validation",
+            text(browser.get('/account/security')))
 
     def test_reauthentication_blocked(self):
         "Too many wrong current passwords block the change"

@@ -261,12 +261,16 @@ class MyAccountTestCase(RouteTestCase):
         self.assertNotIn("240,00", body)
 
     def test_order(self):
-        "An order: lines with their amounts incl. VAT, its invoice"
+        """An order: its delivery address, lines with their amounts incl.
+        VAT, its invoice"""
         browser = self.browser()
         sale_id, invoice_id = self.data['a']['sales'][1]
         response = browser.get(f'/account/order/{sale_id}')
         self.assertEqual(response.status_code, HTTPStatus.OK)
         body = text(response)
+        self.assertIn("Adresse de livraison", body)
+        self.assertIn("a rue des Tilleuls", body)
+        self.assertIn("87000", body)
         self.assertIn("Théière", body)
         self.assertIn("48,00", body)  # 40 + 20 % VAT
         self.assertIn("24,00", body)  # 2 plates
