@@ -22,7 +22,8 @@ from trytond.transaction import Transaction, TransactionError
 
 from bol_air_loyalty.tests.tools import setup_loyalty
 
-from .tools import Browser, create_customer, restore_or_build, text
+from .tools import (
+    PASSWORD, Browser, create_customer, restore_or_build, text)
 
 # The activated database with the company, its chart and products
 FIXTURE = 'bol_air_portal--setup_loyalty--fr'
@@ -589,6 +590,48 @@ class MyAccountTestCase(RouteTestCase):
         self.assertEqual(response.status_code, HTTPStatus.FORBIDDEN)
         with start(readonly=True):
             self.assertEqual(self.consent_status(a['party']), 'withdrawn')
+
+    def test_email_change_newsletter(self):
+        """A validated new e-mail replaces the former one on the customer's
+        contact e-mail and on her newsletter subscription, still active"""
+        old, new = 'avant@example.com', 'apres@example.com'
+
+        def create():
+            party, _ = create_customer("CHANGE Adresse", old)
+            return party.id
+        party_id = run(create)
+        with start(readonly=True):
+            newsletter = Pool().get('bol_air.gdpr.purpose').by_code(
+                'newsletter').id
+        browser = Browser()
+        browser.login(old)
+        browser.post('/account/consents', {
+                'purpose': newsletter, 'status': 'given'})
+        with patch('bol_air_portal.user.send_message_transactional'):
+            response = browser.post('/account/security', {
+                    'action': 'email', 'current_password': PASSWORD,
+                    'new_email': new})
+        self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+        with start(readonly=True):
+            pool = Pool()
+            WebUser = pool.get('web.user')
+            Email = pool.get('marketing.email')
+            user, = WebUser.search([('party', '=', party_id)])
+            token = user.email_token
+            email, = Email.search([('person', '=', party_id)])
+            self.assertEqual(email.email, old)
+        response = browser.post('/validate', {'token': token})
+        self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+        with start(readonly=True):
+            pool = Pool()
+            Party = pool.get('party.party')
+            Email = pool.get('marketing.email')
+            email, = Email.search([('person', '=', party_id)])
+            self.assertEqual(email.email, new)
+            self.assertTrue(email.active)
+            self.assertEqual([m.value
+                    for m in Party(party_id).contact_mechanisms
+                    if m.type == 'email'], [new])
 
     def test_data_export(self):
         "The access export: the customer's data, never another's"
