@@ -17,6 +17,10 @@ COMPANY = {
     'street': "44 route des Arènes romaines",
     'postal_code': "87000",
     'city': "Limoges",
+    # Fictional numbers, valid in form (Luhn, VAT key): the legal mentions
+    # of the invoices
+    'siret': "87420431610001",
+    'vat': "FR01874204316",
     }
 AMBASSADORS = [
     # name, login, demo password
@@ -138,6 +142,11 @@ def _create_company(config):
     address.postal_code = COMPANY['postal_code']
     address.city = COMPANY['city']
     address.country = france
+    party.save()
+    address, = party.addresses
+    party.identifiers.new(
+        type='fr_siret', code=COMPANY['siret'], address=address)
+    party.identifiers.new(type='eu_vat', code=COMPANY['vat'])
     party.save()
 
     company_config = Wizard('company.company.config', config=config)

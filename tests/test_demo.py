@@ -335,8 +335,12 @@ class DemoDataTestCase(unittest.TestCase):
         invoices = rpc.search_read(
             'account.invoice', [('meeting', '=', closed['id'])],
             ['number', 'state', 'total_amount', 'meeting.rec_name',
-                'meeting_ambassador.rec_name'])
+                'meeting_ambassador.rec_name', 'tax_identifier.code'])
         self.assertEqual(len(invoices), len(sales))
+        # The company's VAT number, a legal mention of the invoice
+        self.assertEqual(
+            {i['tax_identifier.']['code'] for i in invoices},
+            {'FR01874204316'})
         self.assertEqual({i['state'] for i in invoices}, {'posted'})
         self.assertTrue(all(i['number'] for i in invoices))
         self.assertEqual(
