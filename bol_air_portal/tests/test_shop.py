@@ -24,7 +24,7 @@ from trytond.modules.company.tests import tools as company_tools
 from trytond.model.exceptions import ValidationError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase, activate_module
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 
 from bol_air_crm.tests.querycount import count_statements
 from bol_air_crm.tests.tools import setup_crm
@@ -761,7 +761,14 @@ class ShopTestCase(RouteTestCase):
             self.assertEqual(cart.state, 'draft')
 
     def test_meeting_close_detaches_carts(self):
-        "Closing or cancelling a meeting leaves the unfinished carts alone"
+        """Closing or cancelling a meeting leaves the unfinished carts alone:
+        a cart is neither confirmed nor invoiced by the closing, the
+        meeting's other orders are"""
+        for action in ['close', 'cancel']:
+            with self.subTest(action=action):
+                self._meeting_detaches_cart(action)
+
+    def _meeting_detaches_cart(self, action):
         email, party_id, _ = self._customer()
         with self._start() as transaction:
             meeting = self._meeting('planned')
@@ -770,15 +777,53 @@ class ShopTestCase(RouteTestCase):
         browser = self._browser(email)
         browser.post(f'/meeting/{token}')
         self._add(browser, "Assiette", 1)
-        with self._start() as transaction:
-            Meeting = Pool().get('bol_air.meeting')
+
+        def act():
+            pool = Pool()
+            Meeting = pool.get('bol_air.meeting')
+            Sale = pool.get('sale.sale')
+            Line = pool.get('sale.line')
+            Link = pool.get('bol_air.sale.invoice')
             sale, = self._sales(party_id)
             self.assertEqual(sale.meeting.id, meeting_id)
-            Meeting.cancel([Meeting(meeting_id)])
+            meeting = Meeting(meeting_id)
+            if action == 'close':
+                # An order taken at the meeting, on the host's name
+                pool.get('party.address').create([{
+                            'party': meeting.host.id,
+                            'street': "1 rue de la Réunion",
+                            'postal_code': '87000', 'city': "Limoges"}])
+                order = Sale(party=meeting.host, meeting=meeting)
+                order.on_change_party()
+                line = Line(sale=order, quantity=1,
+                    product=self._template("Théière").products[0])
+                line.on_change_product()
+                order.lines = [line]
+                order.save()
+                Meeting.hold([meeting])
+                Meeting.close([meeting])
+                self.assertEqual(Sale(order.id).state, 'processing')
+                self.assertEqual(len(Link.invoices([Sale(order.id)])), 1)
+            else:
+                Meeting.cancel([meeting])
             sale, = self._sales(party_id)
             self.assertEqual(sale.state, 'draft')
             self.assertIsNone(sale.meeting)
-            transaction.commit()
+            self.assertFalse(Link.invoices([sale]))
+        # As the server runs a request: started again with the rows the
+        # closing locks
+        extras = {}
+        while True:
+            with Transaction().start(DB_NAME, 0, context={'language': 'fr'},
+                    **extras) as transaction, self._in_company():
+                try:
+                    act()
+                except TransactionError as e:
+                    transaction.rollback()
+                    e.fix(extras)
+                    continue
+                transaction.commit()
+                break
         response = browser.get(f'/meeting/{token}')
         self.assertEqual(response.status_code, HTTPStatus.GONE)
 
