@@ -226,8 +226,8 @@ def hammer(name, workers, seconds, think=0):
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 
-    def loop(work):
-        pause = random.Random(id(work))
+    def loop(index, work):
+        pause = random.Random(index)
         if think:
             # The users do not all click at the same instant
             time.sleep(pause.uniform(0, think))
@@ -247,7 +247,8 @@ def hammer(name, workers, seconds, think=0):
             if think:
                 time.sleep(pause.uniform(0.5 * think, 1.5 * think))
 
-    threads = [threading.Thread(target=loop, args=(w,)) for w in workers]
+    threads = [threading.Thread(target=loop, args=(i, w))
+        for i, w in enumerate(workers)]
     started = time.monotonic()
     for thread in threads:
         thread.start()

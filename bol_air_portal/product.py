@@ -35,27 +35,39 @@ def image_type(data):
     return None
 
 
-# The tax-included prices of the catalogue, per company, customer, day and
-# product, computed by the order lines of the CRM. A change of a product or
-# a tax clears them in every server process; anything else (a customer's tax
-# rule, say) shows at the latest after the duration.
+# The tax-included prices of the catalogue: per company, customer and day,
+# {product template id: price} computed by the order lines of the CRM. A
+# change of what makes a price (a product's price or taxes, a category's
+# taxes, a tax, a tax rule) clears them at once in this server process and
+# in the others when they synchronise their caches ([cache] clean_timeout);
+# anything else shows at the latest after the duration.
 catalogue_prices = Cache(
     'bol_air_portal.catalogue_prices', context=False,
     duration=dt.timedelta(minutes=30))
 
 
 class ClearCataloguePrices:
-    "A change of these records may change the prices of the catalogue"
+    """A change of these records may change the prices of the catalogue:
+    any change, or only one of the fields in _catalogue_price_fields"""
     __slots__ = ()
+    _catalogue_price_fields = None
 
     @classmethod
     def on_modification(cls, mode, records, field_names=None):
         super().on_modification(mode, records, field_names=field_names)
-        catalogue_prices.clear()
+        if (mode != 'write' or field_names is None
+                or cls._catalogue_price_fields is None
+                or cls._catalogue_price_fields & set(field_names)):
+            catalogue_prices.clear()
 
 
 class Template(ClearCataloguePrices, metaclass=PoolMeta):
     __name__ = 'product.template'
+    _catalogue_price_fields = {
+        'list_price', 'list_prices', 'account_category', 'sale_uom',
+        'default_uom', 'salable', 'active', 'portal_sold', 'products',
+        'customer_taxes', 'taxes_category',
+        }
 
     portal_sold = fields.Boolean(
         "Sold Online",
@@ -116,8 +128,23 @@ class Template(ClearCataloguePrices, metaclass=PoolMeta):
 
 
 class Product(ClearCataloguePrices, metaclass=PoolMeta):
+    "Not its cost price, written by stock moves"
     __name__ = 'product.product'
+    _catalogue_price_fields = {
+        'list_price', 'list_prices', 'template', 'active',
+        }
+
+
+class Category(ClearCataloguePrices, metaclass=PoolMeta):
+    __name__ = 'product.category'
+    _catalogue_price_fields = {
+        'customer_taxes', 'taxes_parent', 'parent', 'accounting',
+        }
 
 
 class Tax(ClearCataloguePrices, metaclass=PoolMeta):
     __name__ = 'account.tax'
+
+
+class TaxRuleLine(ClearCataloguePrices, metaclass=PoolMeta):
+    __name__ = 'account.tax.rule.line'

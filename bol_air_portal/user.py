@@ -3,6 +3,8 @@
 the customer file, the password policy, the e-mails with links to the
 portal's pages (validation, reset, invitation)."""
 import datetime
+import hmac
+import secrets
 import urllib.parse
 from email.message import EmailMessage
 from types import SimpleNamespace
@@ -29,6 +31,8 @@ MIN_PASSWORD_LENGTH = 12
 # zxcvbn's score (0 to 4) a password must reach: 3 = safely unguessable
 # by an online attack
 MIN_PASSWORD_SCORE = 3
+# The time to follow the link confirming a new e-mail
+EMAIL_CHANGE_DELAY = datetime.timedelta(hours=48)
 # E-mails of a kind the portal's forms send to an address within the
 # [session] timeout (5 minutes by default)
 MAX_MAILS = 2
@@ -58,6 +62,10 @@ class User(metaclass=PoolMeta):
         "New E-mail", readonly=True,
         help="The address the customer asked for on the portal: it replaces "
         "the e-mail once she has followed the link sent to it.")
+    portal_new_email_token = fields.Char(
+        "New E-mail Token", readonly=True, strip=False)
+    portal_new_email_expire = fields.Timestamp(
+        "New E-mail Expires", readonly=True)
 
     @classmethod
     def check_password(cls, password, hash_):
@@ -204,34 +212,57 @@ class User(metaclass=PoolMeta):
     @classmethod
     def portal_change_email(cls, user, email, url):
         """Keep ``email`` as the customer's new address and send the link
-        validating it to it: she logs in with the current one until then"""
-        user.portal_new_email = web_user_email(email)
-        user.set_email_token()
+        confirming it to it: she logs in with the current one until she
+        follows it, logged in, within EMAIL_CHANGE_DELAY"""
+        email = web_user_email(email)
+        now = datetime.datetime.now()
+        # The same address asked again: the link sent stays valid (a mail
+        # held back by the limit does not void it)
+        if not (user.portal_new_email == email
+                and user.portal_new_email_expire
+                and user.portal_new_email_expire > now):
+            user.portal_new_email = email
+            user.portal_new_email_token = secrets.token_hex(32)
+        user.portal_new_email_expire = now + EMAIL_CHANGE_DELAY
         user.save()
-        cls._portal_send(user, 'msg_mail_validation_subject',
-            'msg_mail_validation_body', to=user.portal_new_email,
-            url=url('/validate', token=user.email_token))
+        cls._portal_send(user, 'msg_mail_email_change_subject',
+            'msg_mail_email_change_body', to=user.portal_new_email,
+            url=url('/account/email/confirm',
+                token=user.portal_new_email_token),
+            hours=int(EMAIL_CHANGE_DELAY.total_seconds() // 3600))
 
     @classmethod
-    def portal_validate(cls, user):
-        """Validate the address of the link followed: a new address replaces
-        the former one as login, as the customer's contact e-mail and on
-        her newsletters. Return False if another account took it meanwhile
-        (the change is then dropped)."""
-        new = user.portal_new_email
-        if not new:
-            cls.validate_email_token([user.email_token])
-            return True
-        if cls.search([('email', '=', new), ('id', '!=', user.id)], limit=1):
-            cls.write([user], {'portal_new_email': None, 'email_token': None})
-            return False
-        old = user.email
-        cls.write([user], {
-                'email': new, 'email_valid': True, 'email_token': None,
+    def portal_pending_email(cls, user, token):
+        "Whether ``token`` confirms the pending new e-mail of ``user``"
+        return bool(user.portal_new_email and user.portal_new_email_token
+            and user.portal_new_email_expire
+            and user.portal_new_email_expire > datetime.datetime.now()
+            and hmac.compare_digest(user.portal_new_email_token, token))
+
+    @classmethod
+    def portal_cancel_email_change(cls, users):
+        cls.write(users, {
                 'portal_new_email': None,
+                'portal_new_email_token': None,
+                'portal_new_email_expire': None,
                 })
+
+    @classmethod
+    def portal_confirm_email(cls, user):
+        """The pending new address replaces the former one as login, as the
+        customer's contact e-mail and on her newsletters; the former
+        address is told. Return False if another account took it meanwhile
+        (the change is then dropped)."""
+        new, old = user.portal_new_email, user.email
+        cls.portal_cancel_email_change([user])
+        if cls.search([('email', '=', new), ('id', '!=', user.id)], limit=1):
+            return False
+        cls.write([user], {'email': new, 'email_valid': True})
         if user.party:
             cls._portal_rectify_email(user.party, old, new)
+        cls._portal_send(user, 'msg_mail_email_changed_subject',
+            'msg_mail_email_changed_body', throttle=False, to=old,
+            email=new)
         return True
 
     @classmethod
@@ -250,12 +281,28 @@ class User(metaclass=PoolMeta):
             ContactMechanism.create([{
                         'party': party.id, 'type': 'email', 'value': new}])
         with inactive_records():
-            emails = MarketingEmail.search([
-                    ('person', '=', party.id),
-                    ('email', '=', old),
-                    ])
-        if emails:
-            MarketingEmail.write(emails, {'email': new})
+            emails = MarketingEmail.search(['OR', [
+                        ('person', '=', party.id),
+                        ('email', '=', old),
+                        ], [
+                        ('email', '=', new),
+                        ]])
+        # One row per address and list: where the new address is on the
+        # list already, its row stays (subscribed if it is hers and the
+        # former one was) and the former one goes
+        on_list = {e.list_.id: e for e in emails if e.email == new}
+        former = [e for e in emails if e.email == old]
+        replaced = [e for e in former if e.list_.id in on_list]
+        moved = [e for e in former if e.list_.id not in on_list]
+        activate = [on_list[e.list_.id] for e in replaced
+            if e.active and not on_list[e.list_.id].active
+            and on_list[e.list_.id].person == party]
+        if replaced:
+            MarketingEmail.delete(replaced)
+        if moved:
+            MarketingEmail.write(moved, {'email': new})
+        if activate:
+            MarketingEmail.write(activate, {'active': True})
 
     @classmethod
     def _portal_reset_token(cls, users):
@@ -333,6 +380,10 @@ class User(metaclass=PoolMeta):
             user.email_valid = True
             user.email_token = None
             user.save()
+        # Who recovers the account drops a change of e-mail she may not
+        # have asked for
+        if user.portal_new_email:
+            cls.portal_cancel_email_change([user])
         Session.delete(Session.search([('user', '=', user.id)]))
         return user
 

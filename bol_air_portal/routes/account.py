@@ -87,8 +87,10 @@ def _company(page):
 
 
 def _card(page):
+    "The customer's loyalty card, deactivated or not, or None"
     Account = page.pool.get('bol_air.loyalty.account')
-    accounts = Account.search([('party', '=', page.party.id)], limit=1)
+    with inactive_records():
+        accounts = Account.search([('party', '=', page.party.id)], limit=1)
     return accounts[0] if accounts else None
 
 
@@ -202,9 +204,13 @@ def loyalty_join(page):
     Account = pool.get('bol_air.loyalty.account')
     # Guard row first: a double click makes one card
     write_guard(pool.get('party.party'), [page.party])
-    if not _card(page):
+    card = _card(page)
+    if card is None:
         with Transaction().set_context(company=_company(page).id):
-            Account.create([{'party': page.party.id}])
+            card, = Account.create([{'party': page.party.id}])
+    if not card.active:
+        # Deactivated by the staff: the page says so
+        return page.redirect('/account/loyalty')
     return page.redirect('/account/loyalty', notice=NOTICE_LOYALTY_JOINED)
 
 

@@ -25,6 +25,8 @@ NOTICE_RESET_SENT = notice('reset_sent')
 NOTICE_PASSWORD_CHANGED = notice('password_changed')
 NOTICE_PASSWORD_SET = notice('password_set')
 NOTICE_EMAIL_CHANGED = notice('email_changed')
+NOTICE_EMAIL_CONFIRMED = notice('email_confirmed')
+NOTICE_EMAIL_CHANGE_CANCELLED = notice('email_change_cancelled')
 
 
 @route('/static/<name>', login=False)
@@ -142,13 +144,9 @@ def validate(page):
     if not users:
         return page.render('validate.html', token=None,
             error=_('msg_validate_invalid'), status=HTTPStatus.NOT_FOUND)
-    user, = users
     if page.request.method == 'GET':
-        return page.render('validate.html', token=token,
-            email=user.portal_new_email or user.email)
-    if not WebUser.portal_validate(user):
-        return page.render('validate.html', token=None,
-            error=_('msg_security_email_taken'), status=HTTPStatus.CONFLICT)
+        return page.render('validate.html', token=token, email=users[0].email)
+    WebUser.validate_email_token([token])
     if page.user:
         return page.redirect('/account', notice=NOTICE_EMAIL_VALIDATED)
     return page.redirect('/login', notice=NOTICE_EMAIL_VALIDATED)
@@ -219,6 +217,10 @@ def security(page):
     Session = pool.get('web.user.session')
     form = page.request.form
     action = form.get('action')
+    if action == 'cancel_email':
+        WebUser.portal_cancel_email_change([WebUser(page.user.id)])
+        return page.redirect(
+            '/account/security', notice=NOTICE_EMAIL_CHANGE_CANCELLED)
     if action not in {'email', 'password'}:
         raise BadRequest()
     try:
@@ -252,3 +254,23 @@ def security(page):
         return page.redirect('/account/security', notice=NOTICE_PASSWORD_SET)
     WebUser.portal_change_email(WebUser(user.id), email, page.absolute_url)
     return page.redirect('/account/security', notice=NOTICE_EMAIL_CHANGED)
+
+
+@route('/account/email/confirm', methods=('GET', 'POST'))
+def email_confirm(page):
+    """The link sent to a new e-mail: the customer, logged in to her
+    account, confirms it with a button (a GET changes nothing)"""
+    WebUser = page.pool.get('web.user')
+    token = page.request.values.get('token') or ''
+    user = WebUser(page.user.id)
+    if not (TOKEN.match(token) and WebUser.portal_pending_email(user, token)):
+        return page.render('email_confirm.html', token=None,
+            error=_('msg_email_confirm_invalid'),
+            status=HTTPStatus.NOT_FOUND)
+    if page.request.method == 'GET':
+        return page.render('email_confirm.html', token=token,
+            old=user.email, new=user.portal_new_email)
+    if not WebUser.portal_confirm_email(user):
+        return page.render('email_confirm.html', token=None,
+            error=_('msg_security_email_taken'), status=HTTPStatus.CONFLICT)
+    return page.redirect('/account/security', notice=NOTICE_EMAIL_CONFIRMED)

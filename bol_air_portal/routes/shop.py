@@ -18,7 +18,7 @@ import trytond.config as config
 from trytond.protocols.wrappers import Response
 from trytond.sendmail import send_message_transactional
 from trytond.tools.email_ import format_address
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, inactive_records
 
 from bol_air_crm.exceptions import SaleMeetingError
 from bol_air_crm.sale import CONFIRMED_SALE_STATES, write_guard
@@ -47,7 +47,6 @@ SOLD_DOMAIN = [
     ]
 ADDRESS_FIELDS = ['street', 'postal_code', 'city']
 ADDRESS_MAX_LENGTH = 200
-MISSING = object()
 
 
 def shop_company(page):
@@ -109,7 +108,10 @@ def sold_template(page, template_id):
         raise NotFound()
     templates = Template.search(
         [('id', '=', template_id)] + SOLD_DOMAIN, limit=1)
-    if not templates or not template_product(templates[0]):
+    # Without a variant or a price it cannot be ordered (nor is it in the
+    # catalogue)
+    if (not templates or not template_product(templates[0])
+            or templates[0].id not in catalogue_prices(page, templates)):
         raise NotFound()
     return templates[0]
 
@@ -123,7 +125,8 @@ def template_product(template):
 def catalogue_prices(page, templates):
     """The tax-included price of one of each product for the customer (or
     an anonymous visitor), as an order line of the CRM gives it, kept in a
-    cache for the day. Return {template id: price}."""
+    cache per customer for the day. Return {template id: price} of the
+    products that have one."""
     pool = page.pool
     Sale = pool.get('sale.sale')
     Line = pool.get('sale.line')
@@ -131,42 +134,36 @@ def catalogue_prices(page, templates):
     Date = pool.get('ir.date')
     company = shop_company(page)
     party = customer(page)
-    today = Date.today()
-    key = (company.id, party.id if party else None, today.toordinal())
-    prices, missing = {}, []
-    for template in templates:
-        price = catalogue_prices_cache.get(key + (template.id,), MISSING)
-        if price is MISSING:
-            missing.append(template)
-        else:
-            prices[template.id] = price
-    if not missing:
-        return {t: p for t, p in prices.items() if p is not None}
-    sale = Sale(
-        party=party, invoice_party=None, company=company,
-        currency=company.currency, sale_date=None)
-    lines = {}
-    for template in missing:
-        product = template_product(template)
-        if product:
-            line = Line(
-                sale=sale, type='line', product=product, quantity=1,
-                unit=None, taxes=[], unit_price=None, company=company)
-            line.on_change_product()
-            lines[template.id] = line
-    # The taxes of all lines read at once (their children included)
-    taxes = {t.id: t for t in Tax.browse(sorted(
-                {t.id for l in lines.values() for t in l.taxes}))}
-    for template in missing:
-        line = lines.get(template.id)
-        if line:
-            line.taxes = [taxes[t.id] for t in line.taxes]
-            price = line.unit_price_tax_included
-        else:
-            price = None
-        catalogue_prices_cache.set(key + (template.id,), price)
-        prices[template.id] = price
-    return {t: p for t, p in prices.items() if p is not None}
+    key = (company.id, party.id if party else None,
+        Date.today().toordinal())
+    prices = dict(catalogue_prices_cache.get(key) or {})
+    missing = [t for t in templates if t.id not in prices]
+    if missing:
+        sale = Sale(
+            party=party, invoice_party=None, company=company,
+            currency=company.currency, sale_date=None)
+        lines = {}
+        for template in missing:
+            product = template_product(template)
+            if product:
+                line = Line(
+                    sale=sale, type='line', product=product, quantity=1,
+                    unit=None, taxes=[], unit_price=None, company=company)
+                line.on_change_product()
+                lines[template.id] = line
+        # The taxes of all lines read at once (their children included)
+        taxes = {t.id: t for t in Tax.browse(sorted(
+                    {t.id for l in lines.values() for t in l.taxes}))}
+        for template in missing:
+            line = lines.get(template.id)
+            if line:
+                line.taxes = [taxes[t.id] for t in line.taxes]
+                prices[template.id] = line.unit_price_tax_included
+            else:
+                prices[template.id] = None
+        catalogue_prices_cache.set(key, prices)
+    return {t.id: prices[t.id] for t in templates
+        if prices[t.id] is not None}
 
 
 def current_cart(page, create=False):
@@ -399,11 +396,14 @@ def render_checkout(page, cart, status=HTTPStatus.OK, error=None):
         if a.full_address.strip()]
     account = Account.for_parties([page.party]).get(page.party.id)
     balance = account.balance if account and account.active else 0
+    # A deactivated card is a card: no invitation to join
+    with inactive_records():
+        has_card = bool(Account.search([('party', '=', page.party.id)]))
     steps = Step.search([('points', '<=', balance)]) if balance else []
     return page.render(
         'checkout.html', status=status, error=error, cart=cart,
         addresses=addresses, balance=balance, steps=steps,
-        has_card=account is not None,
+        has_card=has_card,
         money=Format(page.pool).money_in(cart.currency))
 
 

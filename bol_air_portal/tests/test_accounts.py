@@ -444,23 +444,41 @@ class AccountsTestCase(RouteTestCase):
         (_, party_id, valid), = self.web_users('ines.sure@example.com')
         self.assertTrue(valid)
         response = browser.get('/account/security')
-        self.assertIn("ines.nouvelle@example.com attend sa validation",
+        self.assertIn("ines.nouvelle@example.com attend sa confirmation",
             text(response))
         self.assertEqual(Browser().login('ines.sure@example.com',
                 NEW_PASSWORD).status_code, HTTPStatus.SEE_OTHER)
-        _, _, (link,) = self.mail('ines.nouvelle@example.com')
-        self.assertIn('/validate?token=', link)
-        response = browser.get(self.path(link))
-        self.assertIn("ines.nouvelle@example.com", text(response))
-        response = browser.post('/validate', {
-                'token': link.rsplit('token=', 1)[1]})
+        subject, _, (link,) = self.mail('ines.nouvelle@example.com')
+        self.assertEqual(subject, "Confirmez votre nouvelle adresse e-mail")
+        self.assertIn('/account/email/confirm?token=', link)
+        token = link.rsplit('token=', 1)[1]
+        # The link works only for the account's session: whoever reads a
+        # mistyped address cannot take the account over
+        response = Browser().get(self.path(link))
         self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+        self.assertIn('/login', response.location)
+        self._create('Intruse', 'intruse@example.com')
+        intruder = Browser()
+        intruder.login('intruse@example.com')
+        response = intruder.post('/account/email/confirm', {'token': token})
+        self.assertEqual(response.status_code, HTTPStatus.NOT_FOUND)
+        self.assertIn("n'est pas valide ou a expiré", text(response))
+        self.assertEqual(self.web_users('ines.nouvelle@example.com'), [])
+        response = browser.get(self.path(link))
+        self.assertIn("Remplacer ines.sure@example.com par "
+            "ines.nouvelle@example.com", text(response))
+        response = browser.post('/account/email/confirm', {'token': token})
+        self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+        self.assertIn('notice=email_confirmed', response.location)
 
-        # Validated: the new address is the login and the customer's
-        # contact e-mail
+        # Confirmed: the new address is the login and the customer's
+        # contact e-mail; the former address is told
         self.assertEqual(self.web_users('ines.sure@example.com'), [])
         (_, _, valid), = self.web_users('ines.nouvelle@example.com')
         self.assertTrue(valid)
+        subject, body, _ = self.mail('ines.sure@example.com')
+        self.assertEqual(subject, "L'adresse e-mail de votre compte a changé")
+        self.assertIn("ines.nouvelle@example.com", body)
         self.assertEqual(Browser().login('ines.sure@example.com',
                 NEW_PASSWORD).status_code, HTTPStatus.OK)
         self.assertEqual(Browser().login('ines.nouvelle@example.com',
@@ -471,28 +489,62 @@ class AccountsTestCase(RouteTestCase):
                 [m.value for m in Party(party_id).contact_mechanisms
                     if m.type == 'email'],
                 ['ines.nouvelle@example.com'])
-        self.assertNotIn("attend sa validation",
+        self.assertNotIn("attend sa confirmation",
             text(browser.get('/account/security')))
+        # The link is used up
+        response = browser.post('/account/email/confirm', {'token': token})
+        self.assertEqual(response.status_code, HTTPStatus.NOT_FOUND)
 
-    def test_email_change_taken_meanwhile(self):
-        """A new address taken by another account before it is validated:
-        the change is dropped, the current address stays"""
+    def test_email_change_cancelled_or_taken(self):
+        """A pending new address can be cancelled; taken by another account
+        before it is confirmed, the change is dropped; a password reset
+        drops it too"""
         self._create('Léa Lente', 'lea.lente@example.com')
         browser = Browser()
         browser.login('lea.lente@example.com')
-        browser.post('/account/security', {
-                'action': 'email', 'current_password': PASSWORD,
-                'new_email': 'lea.prise@example.com'})
-        _, _, (link,) = self.mail('lea.prise@example.com')
+
+        def change(email):
+            response = browser.post('/account/security', {
+                    'action': 'email', 'current_password': PASSWORD,
+                    'new_email': email})
+            self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+            _, _, (link,) = self.mail(email)
+            return link.rsplit('token=', 1)[1]
+
+        token = change('lea.annulee@example.com')
+        response = browser.post('/account/security', {
+                'action': 'cancel_email'})
+        self.assertIn('notice=email_change_cancelled', response.location)
+        self.assertNotIn("attend sa confirmation",
+            text(browser.get('/account/security')))
+        response = browser.post('/account/email/confirm', {'token': token})
+        self.assertEqual(response.status_code, HTTPStatus.NOT_FOUND)
+
+        token = change('lea.prise@example.com')
         self._create('Autre Léa', 'lea.prise@example.com')
-        response = browser.post('/validate', {
-                'token': link.rsplit('token=', 1)[1]})
+        response = browser.post('/account/email/confirm', {'token': token})
         self.assertEqual(response.status_code, HTTPStatus.CONFLICT)
         self.assertIn("ne peut pas être utilisée", text(response))
         (_, _, valid), = self.web_users('lea.lente@example.com')
         self.assertTrue(valid)
-        self.assertNotIn("attend sa validation",
+        self.assertNotIn("attend sa confirmation",
             text(browser.get('/account/security')))
+
+        token = change('lea.oubli@example.com')
+        browser.post('/reset', {'email': 'lea.lente@example.com'})
+        _, _, (link,) = self.mail('lea.lente@example.com')
+        reset = self.path(link)
+        query = dict(
+            p.split('=', 1) for p in reset.split('?', 1)[1].split('&'))
+        response = Browser().post('/reset/new', {
+                'token': query['token'], 'email': 'lea.lente@example.com',
+                'password': NEW_PASSWORD, 'password_confirm': NEW_PASSWORD})
+        self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+        with Transaction().start(DB_NAME, 0):
+            WebUser = Pool().get('web.user')
+            user, = WebUser.search([('email', '=', 'lea.lente@example.com')])
+            self.assertIsNone(user.portal_new_email)
+            self.assertIsNone(user.portal_new_email_token)
 
     def test_reauthentication_blocked(self):
         "Too many wrong current passwords block the change"

@@ -18,7 +18,8 @@ from proteus import config as pconfig
 from trytond import backend
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, RouteTestCase, activate_module
-from trytond.transaction import Transaction, TransactionError
+from trytond.transaction import (
+    Transaction, TransactionError, inactive_records)
 
 from bol_air_loyalty.tests.tools import setup_loyalty
 
@@ -404,10 +405,20 @@ class MyAccountTestCase(RouteTestCase):
             card, = Account.search([('party', '=', party_id)])
             self.assertIn(card.number_formatted, body)
             self.assertIn("0 points", body)
-        # Another customer's card is not touched
-        with start(readonly=True):
-            self.assertEqual(Account.search_count([
-                        ('party', '=', self.data['b']['party'])]), 1)
+        # A deactivated card: said so, no new card
+        with start() as transaction:
+            Account = Pool().get('bol_air.loyalty.account')
+            Account.write([Account(card.id)], {'active': False})
+            transaction.commit()
+        body = text(browser.get('/account/loyalty'))
+        self.assertIn("est désactivée", body)
+        self.assertNotIn("Rejoindre le programme de fidélité", body)
+        response = browser.post('/account/loyalty/join')
+        self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+        with start(readonly=True), inactive_records():
+            Account = Pool().get('bol_air.loyalty.account')
+            self.assertEqual(
+                Account.search_count([('party', '=', party_id)]), 1)
 
     def test_profile(self):
         "Rectification: French errors keep what was typed, then saved"
@@ -592,46 +603,55 @@ class MyAccountTestCase(RouteTestCase):
             self.assertEqual(self.consent_status(a['party']), 'withdrawn')
 
     def test_email_change_newsletter(self):
-        """A validated new e-mail replaces the former one on the customer's
-        contact e-mail and on her newsletter subscription, still active"""
-        old, new = 'avant@example.com', 'apres@example.com'
-
-        def create():
-            party, _ = create_customer("CHANGE Adresse", old)
-            return party.id
-        party_id = run(create)
+        """A confirmed new e-mail replaces the former one on the customer's
+        contact e-mail and on her newsletter subscription, still active,
+        also where the new address was on the list already"""
         with start(readonly=True):
-            newsletter = Pool().get('bol_air.gdpr.purpose').by_code(
+            pool = Pool()
+            newsletter = pool.get('bol_air.gdpr.purpose').by_code(
                 'newsletter').id
-        browser = Browser()
-        browser.login(old)
-        browser.post('/account/consents', {
-                'purpose': newsletter, 'status': 'given'})
-        with patch('bol_air_portal.user.send_message_transactional'):
-            response = browser.post('/account/security', {
-                    'action': 'email', 'current_password': PASSWORD,
-                    'new_email': new})
-        self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
-        with start(readonly=True):
-            pool = Pool()
-            WebUser = pool.get('web.user')
-            Email = pool.get('marketing.email')
-            user, = WebUser.search([('party', '=', party_id)])
-            token = user.email_token
-            email, = Email.search([('person', '=', party_id)])
-            self.assertEqual(email.email, old)
-        response = browser.post('/validate', {'token': token})
-        self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
-        with start(readonly=True):
-            pool = Pool()
-            Party = pool.get('party.party')
-            Email = pool.get('marketing.email')
-            email, = Email.search([('person', '=', party_id)])
-            self.assertEqual(email.email, new)
-            self.assertTrue(email.active)
-            self.assertEqual([m.value
-                    for m in Party(party_id).contact_mechanisms
-                    if m.type == 'email'], [new])
+        for n, already in enumerate([False, True]):
+            old, new = f'avant{n}@example.com', f'apres{n}@example.com'
+
+            def create():
+                party, _ = create_customer(f"CHANGE Adresse {n}", old)
+                return party.id
+            party_id = run(create)
+            browser = Browser()
+            browser.login(old)
+            browser.post('/account/consents', {
+                    'purpose': newsletter, 'status': 'given'})
+            with start() as transaction:
+                Email = Pool().get('marketing.email')
+                email, = Email.search([('person', '=', party_id)])
+                self.assertEqual(email.email, old)
+                if already:
+                    Email.copy([email], {'email': new, 'active': False})
+                transaction.commit()
+            with patch('bol_air_portal.user.send_message_transactional'):
+                response = browser.post('/account/security', {
+                        'action': 'email', 'current_password': PASSWORD,
+                        'new_email': new})
+            self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+            with start(readonly=True):
+                user, = Pool().get('web.user').search(
+                    [('party', '=', party_id)])
+                token = user.portal_new_email_token
+            with patch('bol_air_portal.user.send_message_transactional'):
+                response = browser.post(
+                    '/account/email/confirm', {'token': token})
+            self.assertEqual(response.status_code, HTTPStatus.SEE_OTHER)
+            with start(readonly=True):
+                pool = Pool()
+                Party = pool.get('party.party')
+                Email = pool.get('marketing.email')
+                with inactive_records():
+                    emails = Email.search([('person', '=', party_id)])
+                self.assertEqual([(e.email, e.active) for e in emails],
+                    [(new, True)])
+                self.assertEqual([m.value
+                        for m in Party(party_id).contact_mechanisms
+                        if m.type == 'email'], [new])
 
     def test_data_export(self):
         "The access export: the customer's data, never another's"

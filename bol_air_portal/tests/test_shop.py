@@ -248,6 +248,36 @@ class ShopTestCase(RouteTestCase):
                     shop.catalogue_prices(page, templates), prices)
             self.assertEqual(counter.count, 0)
 
+    def test_catalogue_prices_per_customer(self):
+        """Each customer reads her own prices: a customer abroad whose tax
+        rule takes the VAT off sees untaxed prices, the others the prices
+        tax included, whoever looked first"""
+        email_fr, _, _ = self._customer()
+        email_export, export_id, _ = self._customer()
+        with self._start() as transaction, self._in_company():
+            pool = Pool()
+            Rule = pool.get('account.tax.rule')
+            Party = pool.get('party.party')
+            company, = pool.get('company.company').search([])
+            vat, = self._template("Théière").customer_taxes_used
+            rule, = Rule.create([{
+                        'name': "Export", 'kind': 'sale',
+                        'company': company.id,
+                        'lines': [('create', [{'origin_tax': vat.id}])],
+                        }])
+            party = Party(export_id)
+            party.customer_tax_rule = rule
+            party.save()
+            transaction.commit()
+        for email, price in [
+                (email_fr, "48,00"), (email_export, "40,00"),
+                (email_fr, "48,00"), (None, "48,00")]:
+            browser = self._browser(email) if email else Browser()
+            body = text(browser.get('/catalogue'))
+            self.assertIn(price, body, email)
+            self.assertIn(price, text(browser.get(
+                        f'/product/{self._template_id("Théière")}')), email)
+
     def test_catalogue_price_change(self):
         """A new price or a new tax rate shows in the catalogue at once,
         though the prices are kept in a cache"""
@@ -279,6 +309,24 @@ class ShopTestCase(RouteTestCase):
                 template.save()
                 transaction.commit()
         self.assertIn("48,00", text(browser.get('/catalogue')))
+
+        # Without a price: out of the catalogue, its page not found
+        teapot = self._template_id("Théière")
+        with self._start() as transaction, self._in_company():
+            template = self._template("Théière")
+            template.list_price = None
+            template.save()
+            transaction.commit()
+        try:
+            self.assertNotIn("Théière", text(browser.get('/catalogue')))
+            self.assertEqual(browser.get(f'/product/{teapot}').status_code,
+                HTTPStatus.NOT_FOUND)
+        finally:
+            with self._start() as transaction, self._in_company():
+                template = self._template("Théière")
+                template.list_price = Decimal('40')
+                template.save()
+                transaction.commit()
 
     def test_image(self):
         "The picture of a product: a real image, its type, cached"
