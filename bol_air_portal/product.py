@@ -44,13 +44,20 @@ def image_type(data):
 catalogue_prices = Cache(
     'bol_air_portal.catalogue_prices', context=False,
     duration=dt.timedelta(minutes=30))
+# The products sold online and their categories (ids, names, pictures), per
+# company and language: cleared by any change of a product or a category
+catalogue_shelf = Cache(
+    'bol_air_portal.catalogue_shelf', context=False,
+    duration=dt.timedelta(minutes=30))
 
 
 class ClearCataloguePrices:
     """A change of these records may change the prices of the catalogue:
-    any change, or only one of the fields in _catalogue_price_fields"""
+    any change, or only one of the fields in _catalogue_price_fields; and
+    the products it shows when _catalogue_shelf"""
     __slots__ = ()
     _catalogue_price_fields = None
+    _catalogue_shelf = False
 
     @classmethod
     def on_modification(cls, mode, records, field_names=None):
@@ -59,6 +66,8 @@ class ClearCataloguePrices:
                 or cls._catalogue_price_fields is None
                 or cls._catalogue_price_fields & set(field_names)):
             catalogue_prices.clear()
+        if cls._catalogue_shelf:
+            catalogue_shelf.clear()
 
 
 class Template(ClearCataloguePrices, metaclass=PoolMeta):
@@ -68,6 +77,7 @@ class Template(ClearCataloguePrices, metaclass=PoolMeta):
         'default_uom', 'salable', 'active', 'portal_sold', 'products',
         'customer_taxes', 'taxes_category',
         }
+    _catalogue_shelf = True
 
     portal_sold = fields.Boolean(
         "Sold Online",
@@ -140,6 +150,7 @@ class Category(ClearCataloguePrices, metaclass=PoolMeta):
     _catalogue_price_fields = {
         'customer_taxes', 'taxes_parent', 'parent', 'accounting',
         }
+    _catalogue_shelf = True
 
 
 class Tax(ClearCataloguePrices, metaclass=PoolMeta):

@@ -11,6 +11,7 @@ CRM's one path from an order to its one invoice (``Sale.invoice_once``).
 import functools
 from email.message import EmailMessage
 from http import HTTPStatus
+from types import SimpleNamespace
 
 from werkzeug.exceptions import NotFound
 
@@ -27,6 +28,7 @@ from bol_air_loyalty.exceptions import LoyaltyError, VoucherError
 from ..exceptions import PortalError
 from ..meeting import OPEN_STATES
 from ..product import catalogue_prices as catalogue_prices_cache
+from ..product import catalogue_shelf as catalogue_shelf_cache
 from ..portal import _, Format, notice, route
 from ..sale import new_token
 
@@ -236,36 +238,55 @@ def render_cart(page, cart, status=HTTPStatus.OK, error=None):
 
 
 # Catalogue
-@route('/catalogue', login=False)
-@with_company
-def catalogue(page):
+def catalogue_shelf(page):
+    """The products sold online, by name, and their categories, by name, as
+    {'products': [(id, name, has a picture, category ids)], 'categories':
+    [(id, name)]}, kept in a cache per company and language"""
     pool = page.pool
     Template = pool.get('product.template')
     Category = pool.get('product.category')
-    domain = list(SOLD_DOMAIN)
+    key = (shop_company(page).id, Transaction().language)
+    shelf = catalogue_shelf_cache.get(key)
+    if shelf is None:
+        sold = Template.search(SOLD_DOMAIN, order=[('name', 'ASC')])
+        # The categories read in one list (their names at once)
+        categories = sorted(Category.browse(sorted(
+                    {c.id for t in sold for c in t.categories})),
+            key=lambda c: c.rec_name)
+        shelf = catalogue_shelf_cache.set(key, {
+                'products': [
+                    (t.id, t.name, bool(t.portal_image_type),
+                        tuple(c.id for c in t.categories))
+                    for t in sold],
+                'categories': [(c.id, c.rec_name) for c in categories],
+                })
+    return shelf
+
+
+@route('/catalogue', login=False)
+@with_company
+def catalogue(page):
+    Template = page.pool.get('product.template')
+    shelf = catalogue_shelf(page)
+    categories = [SimpleNamespace(id=i, rec_name=name)
+        for i, name in shelf['categories']]
     category = None
     value = page.request.args.get('category')
     if value:
-        categories = Category.search([('id', '=', to_id(value) or 0)])
-        if not categories:
+        category_id = to_id(value)
+        category = next(
+            (c for c in categories if c.id == category_id), None)
+        if category is None:
             raise NotFound()
-        category, = categories
-        domain.append(('categories', 'in', [category.id]))
-    sold = Template.search(SOLD_DOMAIN, order=[('name', 'ASC')])
-    # The categories read in one list (their names at once)
-    categories = sorted(Category.browse(sorted(
-                {c.id for t in sold for c in t.categories})),
-        key=lambda c: c.rec_name)
-    if category and category not in categories:
-        raise NotFound()
-    if category:
-        templates = [t for t in sold if category in t.categories]
-    else:
-        templates = sold
-    prices = catalogue_prices(page, templates)
+    products = [
+        SimpleNamespace(id=i, name=name, portal_image_type=picture)
+        for i, name, picture, category_ids in shelf['products']
+        if category is None or category.id in category_ids]
+    prices = catalogue_prices(
+        page, Template.browse([p.id for p in products]))
     company = shop_company(page)
     return page.render(
-        'catalogue.html', templates=[t for t in templates if t.id in prices],
+        'catalogue.html', templates=[p for p in products if p.id in prices],
         prices=prices, categories=categories, category=category,
         money=Format(page.pool).money_in(company.currency))
 

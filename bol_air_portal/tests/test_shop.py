@@ -278,6 +278,33 @@ class ShopTestCase(RouteTestCase):
             self.assertIn(price, text(browser.get(
                         f'/product/{self._template_id("Théière")}')), email)
 
+    def test_catalogue_product_change(self):
+        """A product put online, renamed or taken off shows in the
+        catalogue at once, though the catalogue is kept in a cache"""
+        browser = Browser()
+        self.assertNotIn("Carafe", text(browser.get('/catalogue')))
+        self.assertNotIn("Carafe", text(browser.get('/catalogue')))
+
+        def write(values):
+            with self._start() as transaction, self._in_company():
+                Template = Pool().get('product.template')
+                carafe, = Template.search([
+                        ('name', 'in', ["Carafe", "Grande carafe"])])
+                if 'portal_sold' in values:
+                    # Its VAT: the teapot's
+                    values['account_category'] = (
+                        self._template("Théière").account_category.id)
+                Template.write([carafe], values)
+                transaction.commit()
+        write({'portal_sold': True})
+        try:
+            self.assertIn("Carafe", text(browser.get('/catalogue')))
+            write({'name': "Grande carafe"})
+            self.assertIn("Grande carafe", text(browser.get('/catalogue')))
+        finally:
+            write({'portal_sold': False, 'name': "Carafe"})
+        self.assertNotIn("Carafe", text(browser.get('/catalogue')))
+
     def test_catalogue_price_change(self):
         """A new price or a new tax rate shows in the catalogue at once,
         though the prices are kept in a cache"""
