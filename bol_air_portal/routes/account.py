@@ -86,7 +86,7 @@ def _company(page):
     return Configuration(1).company
 
 
-def _card(page):
+def loyalty_card(page):
     "The customer's loyalty card, deactivated or not, or None"
     Account = page.pool.get('bol_air.loyalty.account')
     with inactive_records():
@@ -111,7 +111,7 @@ def _vouchers(page):
 
 @route('/account')
 def account(page):
-    card = _card(page)
+    card = loyalty_card(page)
     valid, _past = _vouchers(page)
     return page.render('account.html',
         fmt=Format(page.pool), card=card, vouchers=valid,
@@ -164,7 +164,7 @@ def loyalty(page):
     pool = page.pool
     Move = pool.get('bol_air.loyalty.move')
     IrModel = pool.get('ir.model')
-    card = _card(page)
+    card = loyalty_card(page)
     moves = Move.search([('account', '=', card.id)]) if card else []
     fmt = Format(pool)
     kinds = dict(Move.fields_get(['kind'])['kind']['selection'])
@@ -204,7 +204,7 @@ def loyalty_join(page):
     Account = pool.get('bol_air.loyalty.account')
     # Guard row first: a double click makes one card
     write_guard(pool.get('party.party'), [page.party])
-    card = _card(page)
+    card = loyalty_card(page)
     if card is None:
         with Transaction().set_context(company=_company(page).id):
             card, = Account.create([{'party': page.party.id}])

@@ -19,7 +19,7 @@ import trytond.config as config
 from trytond.protocols.wrappers import Response
 from trytond.sendmail import send_message_transactional
 from trytond.tools.email_ import format_address
-from trytond.transaction import Transaction, inactive_records
+from trytond.transaction import Transaction
 
 from bol_air_crm.exceptions import SaleMeetingError
 from bol_air_crm.sale import CONFIRMED_SALE_STATES, write_guard
@@ -31,6 +31,7 @@ from ..product import catalogue_prices as catalogue_prices_cache
 from ..product import catalogue_shelf as catalogue_shelf_cache
 from ..portal import _, Format, notice, route
 from ..sale import new_token
+from .account import loyalty_card
 
 NOTICE_CART_ADDED = notice('cart_added')
 NOTICE_CART_UPDATED = notice('cart_updated')
@@ -411,20 +412,17 @@ def cart_line_remove(page, line_id):
 def render_checkout(page, cart, status=HTTPStatus.OK, error=None):
     pool = page.pool
     Address = pool.get('party.address')
-    Account = pool.get('bol_air.loyalty.account')
     Step = pool.get('bol_air.loyalty.redemption.step')
     addresses = [a for a in Address.search([('party', '=', page.party.id)])
         if a.full_address.strip()]
-    account = Account.for_parties([page.party]).get(page.party.id)
+    # A deactivated card is a card (no invitation to join) without points
+    account = loyalty_card(page)
     balance = account.balance if account and account.active else 0
-    # A deactivated card is a card: no invitation to join
-    with inactive_records():
-        has_card = bool(Account.search([('party', '=', page.party.id)]))
     steps = Step.search([('points', '<=', balance)]) if balance else []
     return page.render(
         'checkout.html', status=status, error=error, cart=cart,
         addresses=addresses, balance=balance, steps=steps,
-        has_card=has_card,
+        has_card=account is not None,
         money=Format(page.pool).money_in(cart.currency))
 
 
